@@ -1,0 +1,300 @@
+//! Comparison of today's schedules with the optimum at the same step budget.
+//!
+//! For a budget K, every preset that takes a step count ([`Baseline`]) is built at K and
+//! evaluated exactly. Its `steps_to_match_optimal` is the smallest K' ≤ n at which the preset's
+//! expected KL is at most the optimal expected KL at K: the number of forward passes the preset
+//! needs to be as good as the optimum with K — the speed-up a user gains by switching.
+//!
+//! # Search
+//!
+//! No schedule with K' steps beats the optimum with K', and the optimum is non-increasing in K',
+//! so K' starts at `m*`, the fewest steps at which the optimum itself reaches the target. From
+//! there, for `n ≤` [`SCAN_LIMIT`] every K' is tried in order (exact: the smallest K' is found
+//! even when a preset's error is not monotone in K'); above it, K' doubles until it matches and
+//! a bisection finds the boundary, which is exact when the preset's error is non-increasing in K'
+//! (as it is for every preset on smooth curves) and costs O(log n) evaluations instead of O(n).
+
+use crate::curve::InformationCurve;
+use crate::kl::expected_kl;
+use crate::optimize::{self, Method};
+use crate::schedule::Schedule;
+use crate::spec::{ScheduleSpec, SpecError, Target, Theory};
+use crate::tol;
+
+/// Largest n for which `steps_to_match_optimal` scans every step count.
+pub const SCAN_LIMIT: usize = 16_384;
+
+/// A preset that takes a step budget.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Baseline {
+    /// LLaDA with one block.
+    Uniform,
+    /// Dream's counts.
+    Dream,
+    /// MaskGIT cosine.
+    Cosine,
+    /// Polynomial grid with exponent p.
+    Pow(f64),
+    /// TC schedule, fixed budget.
+    Tc,
+    /// DTC schedule, fixed budget.
+    Dtc,
+    /// Square-root rule.
+    Sqrt,
+    /// The optimum.
+    Optimal,
+}
+
+impl Baseline {
+    /// The presets compared by `unmask compare`, in display order.
+    pub const ALL: [Baseline; 9] = [
+        Baseline::Uniform,
+        Baseline::Dream,
+        Baseline::Cosine,
+        Baseline::Pow(0.5),
+        Baseline::Pow(2.0),
+        Baseline::Tc,
+        Baseline::Dtc,
+        Baseline::Sqrt,
+        Baseline::Optimal,
+    ];
+
+    /// The row name (`uniform`, `pow:p=0.5`, …).
+    pub fn name(&self) -> String {
+        match self {
+            Baseline::Uniform => "uniform".into(),
+            Baseline::Dream => "dream".into(),
+            Baseline::Cosine => "cosine".into(),
+            Baseline::Pow(p) => format!("pow:p={p}"),
+            Baseline::Tc => "tc".into(),
+            Baseline::Dtc => "dtc".into(),
+            Baseline::Sqrt => "sqrt".into(),
+            Baseline::Optimal => "optimal".into(),
+        }
+    }
+
+    /// The spec of this preset at `steps`.
+    pub fn spec(&self, steps: usize) -> ScheduleSpec {
+        match *self {
+            Baseline::Uniform => ScheduleSpec::Uniform { steps },
+            Baseline::Dream => ScheduleSpec::Dream { steps, eps: 1e-3 },
+            Baseline::Cosine => ScheduleSpec::Cosine { steps },
+            Baseline::Pow(p) => ScheduleSpec::Pow { steps, p },
+            Baseline::Tc => ScheduleSpec::Tc(Theory::Budget(steps)),
+            Baseline::Dtc => ScheduleSpec::Dtc(Theory::Budget(steps)),
+            Baseline::Sqrt => ScheduleSpec::Sqrt { steps },
+            Baseline::Optimal => ScheduleSpec::Optimal(Target::Steps(steps)),
+        }
+    }
+
+    /// The schedule of this preset at `steps` on `curve`.
+    ///
+    /// # Errors
+    ///
+    /// As [`ScheduleSpec::build`] (steps out of range).
+    pub fn build(&self, curve: &InformationCurve, steps: usize) -> Result<Schedule, SpecError> {
+        Ok(self.spec(steps).build(curve.len(), Some(curve))?.schedule)
+    }
+}
+
+/// One row of a comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    /// Which preset.
+    pub baseline: Baseline,
+    /// Its schedule at the budget (it may use fewer steps, e.g. `tc` when no ζ fits).
+    pub schedule: Schedule,
+    /// Its exact expected KL (nats).
+    pub expected_kl: f64,
+    /// Smallest K' at which it matches the optimum at the budget; None if no K' ≤ n does.
+    pub steps_to_match_optimal: Option<usize>,
+}
+
+/// Every [`Baseline`] at a step budget.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    /// The budget K.
+    pub steps: usize,
+    /// The optimal expected KL at K (nats).
+    pub optimal_kl: f64,
+    /// One row per baseline, in [`Baseline::ALL`] order.
+    pub rows: Vec<Row>,
+}
+
+/// Compares every [`Baseline`] at `steps` on `curve`.
+///
+/// # Errors
+///
+/// [`SpecError`] when `steps` is 0 or above n.
+///
+/// # Example
+///
+/// ```
+/// use unmask_core::{compare, DistSpec};
+/// let parity = DistSpec::parse("parity:n=64")?.curve();
+/// let cmp = compare(&parity, 4)?;
+/// assert_eq!(cmp.optimal_kl, 0.0);               // (63, 1)-like schedules are exact
+/// let uniform = &cmp.rows[0];
+/// assert!(uniform.expected_kl > 0.0);            // 16 tokens in the last step: 1 bit lost
+/// // Uniform needs 33 passes: LLaDA puts the remainder first, so 33 steps end on a singleton.
+/// assert_eq!(uniform.steps_to_match_optimal, Some(33));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn compare(curve: &InformationCurve, steps: usize) -> Result<Comparison, SpecError> {
+    let optimum = optimize::optimal_schedule(curve, steps, Method::Lagrangian)?;
+    let target = optimum.expected_kl;
+    let fewest = optimize::min_steps(curve, target)?.schedule.steps();
+    let scan = Scan::new(curve, target);
+    let rows = Baseline::ALL
+        .iter()
+        .map(|&baseline| {
+            let schedule = if baseline == Baseline::Optimal {
+                optimum.schedule.clone()
+            } else {
+                baseline.build(curve, steps)?
+            };
+            let expected_kl = expected_kl(curve, &schedule).expect("built for this curve");
+            let steps_to_match_optimal = if baseline == Baseline::Optimal {
+                Some(fewest)
+            } else {
+                scan.first_match(baseline, fewest, curve.len() <= SCAN_LIMIT)
+            };
+            Ok(Row {
+                baseline,
+                schedule,
+                expected_kl,
+                steps_to_match_optimal,
+            })
+        })
+        .collect::<Result<Vec<_>, SpecError>>()?;
+    Ok(Comparison {
+        steps,
+        optimal_kl: target,
+        rows,
+    })
+}
+
+/// Fast evaluation of many schedules against one target.
+struct Scan<'a> {
+    curve: &'a InformationCurve,
+    prefix: Vec<f64>,
+    threshold: f64,
+}
+
+impl<'a> Scan<'a> {
+    fn new(curve: &'a InformationCurve, target: f64) -> Self {
+        let mut prefix = Vec::with_capacity(curve.len() + 1);
+        let mut sum = crate::num::Sum::default();
+        prefix.push(0.0);
+        for &v in curve.z() {
+            sum.add(v);
+            prefix.push(sum.value());
+        }
+        // Prefix-sum differences are accurate to a few ulps of TC; anything within that of the
+        // target is a match, confirmed by the exact evaluation below.
+        let slack = tol::ABS * curve.tc().max(1.0);
+        Scan {
+            curve,
+            prefix,
+            threshold: target + slack,
+        }
+    }
+
+    /// Expected KL in O(steps) from prefix sums.
+    fn kl(&self, schedule: &Schedule) -> f64 {
+        let z = self.curve.z();
+        schedule
+            .blocks()
+            .filter(|&(_, c)| c > 1)
+            .map(|(a, c)| (self.prefix[a + c] - self.prefix[a] - c as f64 * z[a]).max(0.0))
+            .sum()
+    }
+
+    fn matches(&self, baseline: Baseline, k: usize) -> bool {
+        baseline
+            .build(self.curve, k)
+            .is_ok_and(|s| self.kl(&s) <= self.threshold)
+    }
+
+    /// Smallest matching K' ≥ `from`: every K' in order when `exhaustive`, else galloping and
+    /// bisection (exact for presets whose error is non-increasing in K').
+    fn first_match(&self, baseline: Baseline, from: usize, exhaustive: bool) -> Option<usize> {
+        let n = self.curve.len();
+        if exhaustive {
+            return (from..=n).find(|&k| self.matches(baseline, k));
+        }
+        let mut below = from - 1; // known not to match (or the lower bound)
+        let mut probe = from;
+        loop {
+            if self.matches(baseline, probe) {
+                break;
+            }
+            if probe == n {
+                return None;
+            }
+            below = probe;
+            probe = (probe + (probe - from + 1)).min(n);
+        }
+        let mut hi = probe;
+        while hi - below > 1 {
+            let mid = below + (hi - below) / 2;
+            if self.matches(baseline, mid) {
+                hi = mid;
+            } else {
+                below = mid;
+            }
+        }
+        Some(hi)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DistSpec;
+
+    #[test]
+    fn optimum_row_is_best_and_matches_at_budget() {
+        let c = DistSpec::parse("logfactor:n=300,eps=0.2").unwrap().curve();
+        let cmp = compare(&c, 12).unwrap();
+        let best = cmp.rows.last().unwrap();
+        assert_eq!(best.baseline, Baseline::Optimal);
+        assert_eq!(best.steps_to_match_optimal, Some(12));
+        for row in &cmp.rows {
+            assert!(
+                row.expected_kl >= cmp.optimal_kl - 1e-12,
+                "{}",
+                row.baseline.name()
+            );
+            let k = row
+                .steps_to_match_optimal
+                .expect("singletons match at K' = n at worst");
+            assert!(k >= 12, "{}: {k}", row.baseline.name());
+            let exact = expected_kl(&c, &row.baseline.build(&c, k).unwrap()).unwrap();
+            assert!(exact <= cmp.optimal_kl + 1e-12);
+        }
+    }
+
+    #[test]
+    fn galloping_agrees_with_scan_on_monotone_presets() {
+        // pow:p=2 is not monotone in K' on this curve (rounding of the grid), which is why
+        // small n is scanned exhaustively; the presets below are.
+        let c = DistSpec::parse("logfactor:n=2000,eps=0.1").unwrap().curve();
+        let target = optimize::optimal_schedule(&c, 10, Method::Lagrangian)
+            .unwrap()
+            .expected_kl;
+        let scan = Scan::new(&c, target);
+        let fewest = optimize::min_steps(&c, target).unwrap().schedule.steps();
+        for b in [
+            Baseline::Uniform,
+            Baseline::Sqrt,
+            Baseline::Tc,
+            Baseline::Dtc,
+        ] {
+            let linear = scan.first_match(b, fewest, true);
+            let galloping = scan.first_match(b, fewest, false);
+            assert!(linear.is_some());
+            assert_eq!(linear, galloping, "{}", b.name());
+        }
+    }
+}

@@ -1,0 +1,599 @@
+//! The information curve Z of a distribution, the quantity every schedule is judged by.
+//!
+//! # Definitions
+//!
+//! For a distribution μ over Σⁿ, the information curve (CCL Definition 3) is
+//!
+//! ```text
+//! Z_j = E_{|S| = j−1, i ∉ S} I(X_i ; X_S)        j = 1..n   (S uniform, i uniform outside S)
+//!     = H̄_1 + H̄_{j−1} − H̄_j                     (Lemma 13, H̄_i = mean of H(X_S) over |S| = i)
+//! ```
+//!
+//! It is the average information one new token shares with j − 1 revealed random tokens. By Han's
+//! inequality `0 = Z_1 ≤ Z_2 ≤ … ≤ Z_n ≤ H̄_1 ≤ ln q`. Its areas are the two correlations of μ
+//! (Lemma 8):
+//!
+//! ```text
+//! TC  = Σ_j Z_j                  (area under the curve)
+//! DTC = n·Z_n − TC               (area above it, capped at Z_n)
+//! Σ_i I(X_i ; X_−i) = n·Z_n = TC + DTC
+//! ```
+//!
+//! What a model's masked loss measures is the entropy profile `h(t) = E H(X_i | X_S)` with
+//! `|S| = t`, and `Z_{t+1} = h(0) − h(t)`.
+//!
+//! # Conventions
+//!
+//! Values are in **nats**. The code stores the curve 0-based: `z()[j − 1]` is the paper's `Z_j`.
+//! Error variants report the paper's 1-based index `j`.
+//!
+//! # Design
+//!
+//! [`InformationCurve`] is valid by construction: finite, `Z_1 = 0`, non-negative and
+//! non-decreasing. We chose to remove violations smaller than [`tol::CURVE_ABS`] (rounding noise
+//! of exact computations) in the constructor and to reject anything larger, because every
+//! algorithm downstream (the Monge property of the optimiser in particular) relies on exact
+//! monotonicity. Noisy estimates are repaired only on request, with [`InformationCurve::repair`],
+//! which reports how far it moved the data.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::num;
+use crate::tol;
+
+/// The unit of information quantities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Unit {
+    /// Natural logarithm (the library's internal unit).
+    #[default]
+    Nats,
+    /// Base-2 logarithm.
+    Bits,
+}
+
+impl Unit {
+    /// How many of this unit make one nat: 1 for nats, 1/ln 2 ≈ 1.4427 for bits.
+    pub fn per_nat(self) -> f64 {
+        match self {
+            Unit::Nats => 1.0,
+            Unit::Bits => std::f64::consts::LOG2_E,
+        }
+    }
+
+    /// Converts a value expressed in this unit to nats.
+    pub fn to_nats(self, value: f64) -> f64 {
+        value / self.per_nat()
+    }
+
+    /// Converts a value in nats to this unit.
+    pub fn from_nats(self, value: f64) -> f64 {
+        value * self.per_nat()
+    }
+
+    /// The unit's name as written in files and on the command line: `"nats"` or `"bits"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Unit::Nats => "nats",
+            Unit::Bits => "bits",
+        }
+    }
+}
+
+impl fmt::Display for Unit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Error returned when a unit name is neither `nats` nor `bits`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown unit {0:?}, expected \"nats\" or \"bits\"")]
+pub struct UnitError(pub String);
+
+impl FromStr for Unit {
+    type Err = UnitError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "nats" | "nat" => Ok(Unit::Nats),
+            "bits" | "bit" => Ok(Unit::Bits),
+            other => Err(UnitError(other.to_string())),
+        }
+    }
+}
+
+/// Why a curve could not be built. Indices are the paper's 1-based `j` (for `Z_j`) or `t`
+/// (for `h(t)`, 0-based as in the paper).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CurveError {
+    /// The curve has no points.
+    #[error("the curve is empty")]
+    Empty,
+    /// A value is NaN or infinite.
+    #[error("Z_{j} = {value} is not finite")]
+    NotFinite {
+        /// Paper index of the value.
+        j: usize,
+        /// The offending value.
+        value: f64,
+    },
+    /// A value is negative (mutual information cannot be).
+    #[error("Z_{j} = {value} is negative")]
+    Negative {
+        /// Paper index of the value.
+        j: usize,
+        /// The offending value.
+        value: f64,
+    },
+    /// `Z_1` is not zero (a token shares no information with the empty set).
+    #[error("Z_1 = {value}, expected 0 (a token shares no information with nothing revealed)")]
+    FirstNotZero {
+        /// The offending value.
+        value: f64,
+    },
+    /// The curve decreases (mutual information cannot drop when the conditioning set grows).
+    #[error("Z_{j} = {value} is below Z_{} = {previous}; the curve must be non-decreasing (use repair for noisy estimates)", j - 1)]
+    Decreasing {
+        /// Paper index of the value that drops.
+        j: usize,
+        /// The offending value.
+        value: f64,
+        /// The value before it.
+        previous: f64,
+    },
+    /// An entropy-profile value is NaN, infinite or negative.
+    #[error("h({t}) = {value} is not a finite non-negative entropy")]
+    BadEntropy {
+        /// Number of revealed tokens of the value.
+        t: usize,
+        /// The offending value.
+        value: f64,
+    },
+    /// A sparse point lies outside 1..=n.
+    #[error("point j = {j} is outside 1..={n}")]
+    PointOutOfRange {
+        /// The point's index.
+        j: usize,
+        /// The curve length.
+        n: usize,
+    },
+    /// Two sparse points share an index.
+    #[error("point j = {j} appears twice")]
+    DuplicatePoint {
+        /// The repeated index.
+        j: usize,
+    },
+}
+
+/// A validated information curve `Z_1..Z_n` in nats (see the [module docs](self)).
+///
+/// # Example
+///
+/// ```
+/// use unmask_core::InformationCurve;
+/// // Uniform over the even-weight words of 4 bits: Z = (0, 0, 0, ln 2).
+/// let ln2 = std::f64::consts::LN_2;
+/// let curve = InformationCurve::new(vec![0.0, 0.0, 0.0, ln2])?;
+/// assert_eq!(curve.len(), 4);
+/// assert!((curve.tc() - ln2).abs() < 1e-15);        // TC = 1 bit
+/// assert!((curve.dtc() - 3.0 * ln2).abs() < 1e-15); // DTC = n − 1 bits
+/// # Ok::<(), unmask_core::CurveError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct InformationCurve {
+    z: Vec<f64>,
+}
+
+/// What [`InformationCurve::repair`] changed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Repair {
+    /// The largest absolute change made to any value (nats); 0 when the input was already valid.
+    pub max_correction: f64,
+    /// Paper index `j` of that largest change (1 when nothing changed).
+    pub at_j: usize,
+}
+
+impl InformationCurve {
+    /// Builds a curve from `Z_1..Z_n` (nats, `z[j − 1] = Z_j`).
+    ///
+    /// Violations no larger than [`tol::CURVE_ABS`] are rounding noise and are removed (values
+    /// clamped to 0, then to the running maximum); larger ones are errors.
+    ///
+    /// # Errors
+    ///
+    /// [`CurveError::Empty`], [`CurveError::NotFinite`], [`CurveError::Negative`],
+    /// [`CurveError::FirstNotZero`] or [`CurveError::Decreasing`], naming the first offending index.
+    pub fn new(mut z: Vec<f64>) -> Result<Self, CurveError> {
+        if z.is_empty() {
+            return Err(CurveError::Empty);
+        }
+        for (i, &v) in z.iter().enumerate() {
+            if !v.is_finite() {
+                return Err(CurveError::NotFinite { j: i + 1, value: v });
+            }
+        }
+        for (i, &v) in z.iter().enumerate() {
+            // `!(v >= -tol)` would also catch NaN, already excluded above.
+            if v < -tol::CURVE_ABS {
+                return Err(CurveError::Negative { j: i + 1, value: v });
+            }
+        }
+        if z[0].abs() > tol::CURVE_ABS {
+            return Err(CurveError::FirstNotZero { value: z[0] });
+        }
+        for i in 1..z.len() {
+            if z[i] < z[i - 1] - tol::CURVE_ABS {
+                return Err(CurveError::Decreasing {
+                    j: i + 1,
+                    value: z[i],
+                    previous: z[i - 1],
+                });
+            }
+        }
+        z[0] = 0.0;
+        let mut running = 0.0_f64;
+        for v in &mut z {
+            running = running.max(*v);
+            *v = running;
+        }
+        Ok(InformationCurve { z })
+    }
+
+    /// Builds a curve from the entropy profile `h(t) = E H(X_i | X_S)`, `|S| = t`, `t = 0..n−1`
+    /// (nats), by `Z_{t+1} = h(0) − h(t)`.
+    ///
+    /// # Errors
+    ///
+    /// [`CurveError::BadEntropy`] for a NaN, infinite or negative entropy; otherwise the errors of
+    /// [`InformationCurve::new`] (an increasing profile is a decreasing curve).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use unmask_core::InformationCurve;
+    /// // A token repeated 3 times over 4 symbols: nothing known, then everything.
+    /// let ln4 = 4f64.ln();
+    /// let c = InformationCurve::from_entropy(&[ln4, 0.0, 0.0])?;
+    /// assert_eq!(c.z(), &[0.0, ln4, ln4]);
+    /// # Ok::<(), unmask_core::CurveError>(())
+    /// ```
+    pub fn from_entropy(h: &[f64]) -> Result<Self, CurveError> {
+        if h.is_empty() {
+            return Err(CurveError::Empty);
+        }
+        for (t, &v) in h.iter().enumerate() {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(CurveError::BadEntropy { t, value: v });
+            }
+        }
+        Self::new(h.iter().map(|&ht| h[0] - ht).collect())
+    }
+
+    /// Builds a length-`n` curve from sparse points `(j, Z_j)` (paper index, nats), as a model
+    /// measured at a few mask ratios gives them.
+    ///
+    /// The points are sorted by `j`; `Z_1 = 0` is implied (a point at `j = 1` must be 0). Between
+    /// two points the curve is linear, which keeps it monotone; after the last point it stays
+    /// constant (the conservative choice: no information is invented).
+    ///
+    /// # Errors
+    ///
+    /// [`CurveError::PointOutOfRange`], [`CurveError::DuplicatePoint`], and the errors of
+    /// [`InformationCurve::new`] (checked on the points, naming their `j`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use unmask_core::InformationCurve;
+    /// let c = InformationCurve::from_points(5, &[(3, 1.0), (5, 2.0)])?;
+    /// assert_eq!(c.z(), &[0.0, 0.5, 1.0, 1.5, 2.0]);
+    /// # Ok::<(), unmask_core::CurveError>(())
+    /// ```
+    pub fn from_points(n: usize, points: &[(usize, f64)]) -> Result<Self, CurveError> {
+        if n == 0 {
+            return Err(CurveError::Empty);
+        }
+        let mut pts: Vec<(usize, f64)> = points.to_vec();
+        pts.sort_by_key(|p| p.0);
+        for w in pts.windows(2) {
+            if w[0].0 == w[1].0 {
+                return Err(CurveError::DuplicatePoint { j: w[0].0 });
+            }
+        }
+        for &(j, value) in &pts {
+            if j == 0 || j > n {
+                return Err(CurveError::PointOutOfRange { j, n });
+            }
+            if !value.is_finite() {
+                return Err(CurveError::NotFinite { j, value });
+            }
+            if value < -tol::CURVE_ABS {
+                return Err(CurveError::Negative { j, value });
+            }
+        }
+        match pts.first() {
+            Some(&(1, value)) if value.abs() > tol::CURVE_ABS => {
+                return Err(CurveError::FirstNotZero { value });
+            }
+            Some(&(1, _)) => {}
+            _ => pts.insert(0, (1, 0.0)),
+        }
+        for w in pts.windows(2) {
+            if w[1].1 < w[0].1 - tol::CURVE_ABS {
+                return Err(CurveError::Decreasing {
+                    j: w[1].0,
+                    value: w[1].1,
+                    previous: w[0].1,
+                });
+            }
+        }
+        let mut z = vec![0.0; n];
+        for w in pts.windows(2) {
+            let ((j0, v0), (j1, v1)) = (w[0], w[1]);
+            for (j, slot) in z.iter_mut().enumerate().take(j1).skip(j0 - 1) {
+                let x = (j + 1 - j0) as f64 / (j1 - j0) as f64;
+                *slot = v0 + (v1 - v0) * x;
+            }
+        }
+        let &(j_last, v_last) = pts.last().expect("Z_1 was inserted");
+        for slot in z.iter_mut().skip(j_last - 1) {
+            *slot = v_last;
+        }
+        Self::new(z)
+    }
+
+    /// Projects an estimated curve onto the valid set and reports the largest correction.
+    ///
+    /// Sets `Z_1 = 0`, then replaces `Z_2..Z_n` by their least-squares non-decreasing fit
+    /// (isotonic regression by pool-adjacent-violators) clamped at 0, which is the least-squares
+    /// projection onto `{0 = Z_1 ≤ Z_2 ≤ …}`. Runs in O(n).
+    ///
+    /// # Errors
+    ///
+    /// [`CurveError::Empty`] and [`CurveError::NotFinite`]: no projection makes NaN meaningful.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use unmask_core::InformationCurve;
+    /// let (c, fix) = InformationCurve::repair(vec![0.0, 0.3, 0.1, 0.5])?;
+    /// assert_eq!(c.z(), &[0.0, 0.2, 0.2, 0.5]);
+    /// assert!((fix.max_correction - 0.1).abs() < 1e-12);
+    /// # Ok::<(), unmask_core::CurveError>(())
+    /// ```
+    pub fn repair(z: Vec<f64>) -> Result<(Self, Repair), CurveError> {
+        if z.is_empty() {
+            return Err(CurveError::Empty);
+        }
+        for (i, &v) in z.iter().enumerate() {
+            if !v.is_finite() {
+                return Err(CurveError::NotFinite { j: i + 1, value: v });
+            }
+        }
+        let mut fitted = vec![0.0; z.len()];
+        // Pool adjacent violators on z[1..]: blocks of (mean, weight).
+        let mut blocks: Vec<(f64, usize)> = Vec::with_capacity(z.len());
+        for &v in &z[1..] {
+            blocks.push((v, 1));
+            while blocks.len() > 1 {
+                let (m2, w2) = blocks[blocks.len() - 1];
+                let (m1, w1) = blocks[blocks.len() - 2];
+                if m1 <= m2 {
+                    break;
+                }
+                blocks.pop();
+                let w = w1 + w2;
+                *blocks.last_mut().expect("two blocks") =
+                    ((m1 * w1 as f64 + m2 * w2 as f64) / w as f64, w);
+            }
+        }
+        let mut i = 1;
+        for (mean, weight) in blocks {
+            for slot in &mut fitted[i..i + weight] {
+                *slot = mean.max(0.0);
+            }
+            i += weight;
+        }
+        let mut repair = Repair {
+            max_correction: 0.0,
+            at_j: 1,
+        };
+        for (i, (&a, &b)) in z.iter().zip(&fitted).enumerate() {
+            let d = (a - b).abs();
+            if d > repair.max_correction {
+                repair = Repair {
+                    max_correction: d,
+                    at_j: i + 1,
+                };
+            }
+        }
+        Ok((Self::new(fitted)?, repair))
+    }
+
+    /// Number of positions n.
+    pub fn len(&self) -> usize {
+        self.z.len()
+    }
+
+    /// Always false: a curve has at least one point. Present for API symmetry with slices.
+    pub fn is_empty(&self) -> bool {
+        self.z.is_empty()
+    }
+
+    /// The values, 0-based: `z()[j − 1] = Z_j` (nats).
+    pub fn z(&self) -> &[f64] {
+        &self.z
+    }
+
+    /// The values converted to `unit`.
+    pub fn values_in(&self, unit: Unit) -> Vec<f64> {
+        self.z.iter().map(|&v| unit.from_nats(v)).collect()
+    }
+
+    /// `Z_n`, the information a token shares with all the others (nats).
+    pub fn z_n(&self) -> f64 {
+        *self.z.last().expect("non-empty by construction")
+    }
+
+    /// Total correlation `TC = Σ_j Z_j` (nats, compensated summation).
+    pub fn tc(&self) -> f64 {
+        num::sum(self.z.iter().copied())
+    }
+
+    /// Dual total correlation `DTC = n·Z_n − TC = Σ_j (Z_n − Z_j)` (nats).
+    pub fn dtc(&self) -> f64 {
+        let zn = self.z_n();
+        num::sum(self.z.iter().map(|&v| zn - v))
+    }
+
+    /// `Σ_i I(X_i ; X_−i) = n·Z_n = TC + DTC` (nats), the Li–Cai quantity.
+    pub fn sum_mi(&self) -> f64 {
+        self.len() as f64 * self.z_n()
+    }
+
+    /// The entropy profile up to its unknown offset: `h(t) − h(0) = −Z_{t+1}`.
+    ///
+    /// A curve alone does not determine `h(0) = H̄_1`; pass it to get the profile.
+    pub fn entropy_profile(&self, h0: f64) -> Vec<f64> {
+        self.z.iter().map(|&v| h0 - v).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::float_cmp)]
+    use super::*;
+
+    #[test]
+    fn bad_create() {
+        let nan = f64::NAN;
+        let cases: Vec<(Vec<f64>, CurveError)> = vec![
+            (vec![], CurveError::Empty),
+            (vec![0.0, nan], CurveError::NotFinite { j: 2, value: nan }),
+            (
+                vec![0.0, f64::INFINITY],
+                CurveError::NotFinite {
+                    j: 2,
+                    value: f64::INFINITY,
+                },
+            ),
+            (vec![0.0, -0.5], CurveError::Negative { j: 2, value: -0.5 }),
+            (vec![0.1, 0.2], CurveError::FirstNotZero { value: 0.1 }),
+            (
+                vec![0.0, 0.5, 0.4],
+                CurveError::Decreasing {
+                    j: 3,
+                    value: 0.4,
+                    previous: 0.5,
+                },
+            ),
+        ];
+        for (z, expected) in cases {
+            let got = InformationCurve::new(z.clone()).unwrap_err();
+            // NaN != NaN, so compare the rendered message for that case.
+            assert_eq!(got.to_string(), expected.to_string(), "input {z:?}");
+        }
+    }
+
+    #[test]
+    fn rounding_noise_is_removed() {
+        let c = InformationCurve::new(vec![1e-13, -1e-12, 0.5, 0.5 - 1e-11, 0.7]).unwrap();
+        assert_eq!(c.z(), &[0.0, 0.0, 0.5, 0.5, 0.7]);
+    }
+
+    #[test]
+    fn tc_dtc_identities() {
+        let c = InformationCurve::new(vec![0.0, 0.1, 0.4, 0.4, 0.9]).unwrap();
+        assert!((c.tc() - 1.8).abs() < 1e-15);
+        assert!((c.dtc() - (5.0 * 0.9 - 1.8)).abs() < 1e-15);
+        assert!((c.sum_mi() - (c.tc() + c.dtc())).abs() < 1e-15);
+    }
+
+    #[test]
+    fn units_round_trip() {
+        assert_eq!("bits".parse::<Unit>().unwrap(), Unit::Bits);
+        assert!("furlongs".parse::<Unit>().is_err());
+        let x = 0.731;
+        assert!((Unit::Bits.to_nats(Unit::Bits.from_nats(x)) - x).abs() < 1e-15);
+        assert!((Unit::Bits.from_nats(std::f64::consts::LN_2) - 1.0).abs() < 1e-15);
+    }
+
+    #[test]
+    fn entropy_profile_errors() {
+        assert_eq!(
+            InformationCurve::from_entropy(&[1.0, -0.1]).unwrap_err(),
+            CurveError::BadEntropy { t: 1, value: -0.1 }
+        );
+        // An increasing profile is a decreasing curve.
+        assert!(matches!(
+            InformationCurve::from_entropy(&[1.0, 0.5, 0.7]).unwrap_err(),
+            CurveError::Decreasing { j: 3, .. }
+        ));
+        let c = InformationCurve::from_entropy(&[2.0, 1.5, 1.0]).unwrap();
+        assert_eq!(c.entropy_profile(2.0), vec![2.0, 1.5, 1.0]);
+    }
+
+    #[test]
+    fn sparse_points() {
+        let c = InformationCurve::from_points(6, &[(4, 0.3), (2, 0.1)]).unwrap();
+        let expected = [0.0, 0.1, 0.2, 0.3, 0.3, 0.3];
+        for (a, b) in c.z().iter().zip(expected) {
+            assert!((a - b).abs() < 1e-15, "{:?}", c.z());
+        }
+        assert_eq!(
+            InformationCurve::from_points(3, &[(4, 0.1)]).unwrap_err(),
+            CurveError::PointOutOfRange { j: 4, n: 3 }
+        );
+        assert_eq!(
+            InformationCurve::from_points(3, &[(0, 0.1)]).unwrap_err(),
+            CurveError::PointOutOfRange { j: 0, n: 3 }
+        );
+        assert_eq!(
+            InformationCurve::from_points(3, &[(2, 0.1), (2, 0.2)]).unwrap_err(),
+            CurveError::DuplicatePoint { j: 2 }
+        );
+        assert_eq!(
+            InformationCurve::from_points(3, &[(1, 0.1)]).unwrap_err(),
+            CurveError::FirstNotZero { value: 0.1 }
+        );
+        assert!(matches!(
+            InformationCurve::from_points(5, &[(2, 0.5), (4, 0.2)]).unwrap_err(),
+            CurveError::Decreasing { j: 4, .. }
+        ));
+        assert_eq!(
+            InformationCurve::from_points(0, &[]).unwrap_err(),
+            CurveError::Empty
+        );
+    }
+
+    /// Isotonic regression by brute force: for a short vector, the projection onto the monotone
+    /// cone minimises the squared distance; check PAVA against a fine grid search on 3 values.
+    #[test]
+    fn repair_is_a_projection() {
+        let input = vec![0.4, 0.9, 0.2, 0.6];
+        let (c, fix) = InformationCurve::repair(input.clone()).unwrap();
+        let cost = |v: &[f64]| -> f64 { v.iter().zip(&input).map(|(a, b)| (a - b).powi(2)).sum() };
+        let best = cost(c.z());
+        let grid: Vec<f64> = (0..=100).map(|i| i as f64 / 100.0).collect();
+        for &a in &grid {
+            for &b in grid.iter().filter(|&&b| b >= a) {
+                for &d in grid.iter().filter(|&&d| d >= b) {
+                    assert!(cost(&[0.0, a, b, d]) >= best - 1e-12);
+                }
+            }
+        }
+        // Z_1 = 0.4 is pinned to 0 (the largest move); Z_2, Z_3 pool to 0.55.
+        assert_eq!(fix.at_j, 1);
+        assert!((fix.max_correction - 0.4).abs() < 1e-12);
+        assert!((c.z()[1] - 0.55).abs() < 1e-12);
+        let (same, none) = InformationCurve::repair(vec![0.0, 0.1, 0.2]).unwrap();
+        assert_eq!(same.z(), &[0.0, 0.1, 0.2]);
+        assert_eq!(none.max_correction, 0.0);
+        assert!(InformationCurve::repair(vec![0.0, f64::NAN]).is_err());
+        // Negative stretches are clamped at 0.
+        let (c, _) = InformationCurve::repair(vec![0.0, -0.3, -0.1, 0.2]).unwrap();
+        assert_eq!(c.z(), &[0.0, 0.0, 0.0, 0.2]);
+    }
+}

@@ -1,0 +1,72 @@
+//! # unmask-core
+//!
+//! Optimal unmasking schedules for masked diffusion models (LLaDA, Dream, MDLM, MaskGIT…), from
+//! the theory of Chen, Cong and Li, *Optimal Inference Schedules for Masked Diffusion Models*
+//! (COLT 2026, arXiv 2511.04647; "CCL" below).
+//!
+//! A masked diffusion model reveals a batch of tokens per forward pass, sampling them
+//! independently; the **schedule** (tokens per pass) sets the speed/quality trade-off. CCL show
+//! that the expected KL error of any schedule is the left-endpoint step-approximation error of
+//! one monotone curve of the data distribution, its **information curve** Z. This crate:
+//!
+//! - represents and validates curves ([`InformationCurve`]), with TC, DTC and repair;
+//! - evaluates any schedule exactly ([`expected_kl`], [`step_costs`]) and bounds it;
+//! - finds the optimal schedule for a step budget or an error target ([`optimal_schedule`],
+//!   [`min_steps`], [`frontier`]) in O(n) per Lagrangian probe;
+//! - reproduces today's samplers' schedules exactly and the theory's ([`preset`], [`ScheduleSpec`]);
+//! - provides closed-form curves of the paper's hard instances ([`DistSpec`]).
+//!
+//! All information quantities are in **nats**; code indices are 0-based (`z()[j − 1] = Z_j`).
+//! The crate does no I/O.
+//!
+//! ## Quick start
+//!
+//! ```
+//! use unmask_core::{expected_kl, optimal_schedule, preset, DistSpec, Method};
+//!
+//! // Uniform over a Reed–Solomon code of dimension 20 and length 64 over F_67.
+//! let curve = DistSpec::parse("mds:n=64,k=20,q=67")?.curve();
+//! assert!((curve.tc() - 44.0 * 67f64.ln()).abs() < 1e-9); // TC = (n − k) ln q
+//!
+//! // LLaDA's 4-step schedule reveals 16 tokens per pass; its second pass starts with 4 free
+//! // symbols still hidden and draws 12 determined symbols blindly: 12 ln 67 nats lost.
+//! let llada = preset::llada(64, 4, None)?;
+//! let kl = expected_kl(&curve, &llada)?;
+//! assert!((kl - 12.0 * 67f64.ln()).abs() < 1e-9);
+//!
+//! // The optimum with 2 steps reveals the 20 free symbols, then the rest: exact.
+//! let best = optimal_schedule(&curve, 2, Method::Lagrangian)?;
+//! assert_eq!(best.schedule.counts(), &[20, 44]);
+//! assert_eq!(best.expected_kl, 0.0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![deny(missing_docs)]
+#![deny(missing_debug_implementations)]
+#![doc(test(attr(deny(warnings))))]
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+#![cfg_attr(not(test), warn(unused_crate_dependencies))]
+
+mod compare;
+mod curve;
+mod dist;
+mod kl;
+mod num;
+mod optimize;
+pub mod preset;
+mod schedule;
+mod spec;
+pub mod tol;
+
+pub use compare::{Baseline, Comparison, Row, SCAN_LIMIT, compare};
+pub use curve::{CurveError, InformationCurve, Repair, Unit, UnitError};
+pub use dist::{DIST_NAMES, DistSpec};
+pub use kl::{
+    LengthMismatch, StepCost, expected_kl, li_cai_bound, smax_bound, step_costs, theorem9_max_steps,
+};
+pub use optimize::{
+    FrontierPoint, Method, OptimizeError, Optimum, default_frontier_steps, frontier, min_steps,
+    optimal_schedule,
+};
+pub use preset::PresetError;
+pub use schedule::{Schedule, ScheduleError};
+pub use spec::{Built, Guarantee, SCHEDULE_NAMES, ScheduleSpec, SpecError, Target, Theory};
