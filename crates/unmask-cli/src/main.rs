@@ -1,1 +1,80 @@
-fn main() {}
+//! `unmask`: optimal unmasking schedules for masked diffusion models, from the command line.
+//!
+//! A thin layer over `unmask-core`: argument parsing, files, tables, JSON and plots. Each
+//! subcommand lives in `cmd/<name>.rs` and writes its data to the `out` it is given.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod args;
+mod cmd;
+mod io;
+mod plot;
+mod report;
+
+/// Optimal unmasking schedules for masked diffusion models (LLaDA, Dream, MDLM, MaskGIT…).
+///
+/// A schedule says how many tokens each forward pass reveals. unmask computes the exact expected
+/// KL error of any schedule from the data's information curve Z (Chen, Cong, Li 2025), finds the
+/// optimal schedule for a step budget or an error target, and compares it with today's presets.
+/// Curves come from a file (--curve) or a closed-form family (--dist). Units are nats unless
+/// --unit bits is given.
+#[derive(Debug, Parser)]
+#[command(name = "unmask", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print or write an information curve, with TC, DTC and Σ I(X_i; X_−i).
+    Curve(cmd::curve::Args),
+    /// Exact expected KL of a schedule, per step, with bounds.
+    Eval(cmd::eval::Args),
+    /// The optimal schedule for a step budget (--steps) or an error target (--epsilon).
+    Plan(cmd::plan::Args),
+    /// Every preset at a step budget against the optimum.
+    Compare(cmd::compare::Args),
+    /// Optimal expected KL against the number of steps, and each preset's.
+    Frontier(cmd::frontier::Args),
+    /// A built-in tour of the paper's distribution families.
+    Demo(cmd::demo::Args),
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match cli.command {
+        Command::Curve(a) => cmd::curve::run(a, &mut out)?,
+        Command::Eval(a) => cmd::eval::run(a, &mut out)?,
+        Command::Plan(a) => cmd::plan::run(a, &mut out)?,
+        Command::Compare(a) => cmd::compare::run(a, &mut out)?,
+        Command::Frontier(a) => cmd::frontier::run(a, &mut out)?,
+        Command::Demo(a) => cmd::demo::run(a, &mut out)?,
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(err) => {
+            // A closed pipe (`unmask … | head`) is not an error (ripgrep).
+            let broken_pipe = err.chain().any(|cause| {
+                cause
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            });
+            if broken_pipe {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("unmask: error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Flags shared by the subcommands, and their conversion into validated inputs.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use unmask_core::{DistSpec, InformationCurve, Repair, Unit};
+
+/// Where the information curve comes from.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Input {
+    /// Curve file: JSON {"unit", "z" | "entropy" | "n"+"points"} or CSV (one column Z_1..Z_n,
+    /// or two columns j,Z_j for a sparse curve; CSV values are read in --unit).
+    #[arg(
+        long,
+        value_name = "PATH",
+        conflicts_with = "dist",
+        required_unless_present = "dist"
+    )]
+    pub curve: Option<PathBuf>,
+
+    /// A closed-form distribution instead of a file: product:n=N, parity:n=N, repeat:n=N,q=Q,
+    /// mds:n=N,k=K,q=Q, logfactor:n=N,eps=E.
+    #[arg(long, value_name = "SPEC")]
+    pub dist: Option<String>,
+
+    /// Project a noisy curve onto the valid set (Z_1 = 0, non-negative, non-decreasing) by
+    /// isotonic regression instead of rejecting it; the largest correction is reported.
+    #[arg(long)]
+    pub repair: bool,
+}
+
+/// Output options shared by every subcommand.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Output {
+    /// Unit of every printed quantity and of information-valued parameters (epsilon, tc, dtc).
+    #[arg(long, value_enum, default_value_t = UnitArg::Nats)]
+    pub unit: UnitArg,
+
+    /// Machine-readable JSON on stdout (stable field names, see the README).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--unit` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum UnitArg {
+    /// Natural logarithm.
+    Nats,
+    /// Base-2 logarithm.
+    Bits,
+}
+
+impl From<UnitArg> for Unit {
+    fn from(u: UnitArg) -> Unit {
+        match u {
+            UnitArg::Nats => Unit::Nats,
+            UnitArg::Bits => Unit::Bits,
+        }
+    }
+}
+
+/// A curve with where it came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub curve: InformationCurve,
+    /// The file path or the dist spec, for reports.
+    pub source: String,
+    /// What `--repair` changed, when it was given.
+    pub repair: Option<Repair>,
+}
+
+impl Input {
+    /// Reads the curve from `--curve` or builds it from `--dist`.
+    pub fn load(&self, unit: Unit) -> anyhow::Result<Loaded> {
+        match (&self.curve, &self.dist) {
+            (Some(path), _) => {
+                let (curve, repair) = crate::io::read_curve(path, unit, self.repair)
+                    .with_context(|| format!("reading curve from {}", path.display()))?;
+                Ok(Loaded {
+                    curve,
+                    source: path.display().to_string(),
+                    repair,
+                })
+            }
+            (None, Some(spec)) => {
+                let dist = DistSpec::parse(spec).with_context(|| format!("--dist {spec:?}"))?;
+                Ok(Loaded {
+                    curve: dist.curve(),
+                    source: dist.to_string(),
+                    repair: None,
+                })
+            }
+            (None, None) => anyhow::bail!("give a curve with --curve PATH or --dist SPEC"),
+        }
+    }
+}
+
+/// Parses a comma-separated list of step counts (`1,2,4,8`).
+pub fn parse_steps_list(s: &str) -> Result<Vec<usize>, String> {
+    let steps: Vec<usize> = s
+        .split(',')
+        .map(|p| {
+            let p = p.trim();
+            p.parse::<usize>()
+                .ok()
+                .filter(|&k| k > 0)
+                .ok_or_else(|| format!("{p:?} is not a step count ≥ 1"))
+        })
+        .collect::<Result<_, _>>()?;
+    if steps.is_empty() {
+        return Err("the list of step counts is empty".into());
+    }
+    Ok(steps)
+}
+
+/// Parses a finite, non-negative number.
+pub fn parse_nonnegative(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err(format!("{s:?} is not a finite number ≥ 0")),
+    }
+}
+
+/// Parses a step count ≥ 1.
+pub fn parse_steps(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(k) if k > 0 => Ok(k),
+        _ => Err(format!("{s:?} is not a step count ≥ 1")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_list() {
+        assert_eq!(parse_steps_list("1, 2,4").unwrap(), vec![1, 2, 4]);
+        assert!(parse_steps_list("1,0").is_err());
+        assert!(parse_steps_list("1,,2").is_err());
+        assert!(parse_steps_list("x").is_err());
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_nonnegative("0.5").unwrap(), 0.5);
+        assert!(parse_nonnegative("-1").is_err());
+        assert!(parse_nonnegative("nan").is_err());
+        assert!(parse_nonnegative("inf").is_err());
+        assert_eq!(parse_steps("3").unwrap(), 3);
+        assert!(parse_steps("0").is_err());
+        assert!(parse_steps("-2").is_err());
+    }
+}

@@ -1,0 +1,180 @@
+//! `unmask eval`: the exact expected KL of one schedule, per step, with bounds.
+
+use anyhow::Context;
+use serde_json::json;
+use unmask_core::{
+    Guarantee, ScheduleSpec, Unit, expected_kl, li_cai_bound, smax_bound, step_costs,
+};
+
+use crate::args::{Input, Output};
+use crate::report::{self, Table, num};
+
+/// Exact expected KL of a schedule.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub input: Input,
+    #[command(flatten)]
+    pub output: Output,
+    /// The schedule: counts (3,5,8) or a preset (llada:steps=32,block=8, dream:steps=32,
+    /// cosine:steps=32, tc:epsilon=0.1,tc=5, optimal:steps=8, …; see the README).
+    #[arg(long, short, value_name = "SPEC")]
+    pub schedule: String,
+}
+
+pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let unit = Unit::from(args.output.unit);
+    let spec = ScheduleSpec::parse(&args.schedule, unit)
+        .with_context(|| format!("--schedule {:?}", args.schedule))?;
+    let loaded = args.input.load(unit)?;
+    let curve = &loaded.curve;
+    let built = spec
+        .build(curve.len(), Some(curve))
+        .with_context(|| format!("--schedule {:?}", args.schedule))?;
+    let schedule = &built.schedule;
+    let kl = expected_kl(curve, schedule)?;
+    let costs = step_costs(curve, schedule)?;
+    let li_cai = li_cai_bound(curve, schedule)?;
+    let smax = smax_bound(curve, schedule)?;
+    let u = |x: f64| unit.from_nats(x);
+    let guarantee = built.guarantee.map(|g| guarantee_json(&g, curve, unit));
+    if args.output.json {
+        let mut doc = report::header(curve.len(), unit);
+        doc.insert("spec".into(), json!(args.schedule));
+        doc.insert("steps".into(), json!(schedule.steps()));
+        doc.insert("schedule".into(), json!(schedule.counts()));
+        doc.insert("expected_kl".into(), json!(u(kl)));
+        doc.insert(
+            "per_step".into(),
+            json!(costs.iter().map(|c| json!({
+                "step": c.step, "start": c.start, "count": c.count, "expected_kl": u(c.expected_kl)
+            })).collect::<Vec<_>>()),
+        );
+        doc.insert("wasted_steps".into(), json!(schedule.wasted_steps()));
+        let mut bounds = serde_json::Map::new();
+        bounds.insert("li_cai".into(), json!(u(li_cai)));
+        bounds.insert("smax_zn".into(), json!(u(smax)));
+        if let Some(g) = guarantee {
+            bounds.insert("guarantee".into(), g);
+        }
+        doc.insert("bounds".into(), serde_json::Value::Object(bounds));
+        report::print_json(out, &serde_json::Value::Object(doc))?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "curve {} (n = {}), schedule {}",
+        loaded.source,
+        curve.len(),
+        args.schedule
+    )?;
+    writeln!(out, "counts: {}", report::counts(schedule))?;
+    writeln!(
+        out,
+        "steps: {} ({} wasted)   expected KL: {} {unit}   (TC = {})",
+        schedule.steps(),
+        schedule.wasted_steps(),
+        num(u(kl)),
+        num(u(curve.tc()))
+    )?;
+    writeln!(
+        out,
+        "bounds: Li–Cai {}   (s_max − 1)·Z_n {}",
+        num(u(li_cai)),
+        num(u(smax))
+    )?;
+    if let Some(g) = built.guarantee {
+        writeln!(out, "guarantee: {}", guarantee_text(&g, curve, unit))?;
+    }
+    writeln!(out)?;
+    let mut t = Table::new(&["step", "start", "count", &format!("expected KL ({unit})")]);
+    let shown: Vec<_> = if costs.len() <= 64 {
+        costs.iter().collect()
+    } else {
+        let mut by_cost: Vec<_> = costs.iter().collect();
+        by_cost.sort_by(|a, b| b.expected_kl.total_cmp(&a.expected_kl));
+        by_cost.truncate(20);
+        by_cost.sort_by_key(|c| c.step);
+        writeln!(out, "the 20 costliest of {} steps:", costs.len())?;
+        by_cost
+    };
+    for c in shown {
+        t.row(vec![
+            c.step.to_string(),
+            c.start.to_string(),
+            c.count.to_string(),
+            num(u(c.expected_kl)),
+        ]);
+    }
+    write!(out, "{}", t.render())?;
+    Ok(())
+}
+
+fn guarantee_json(
+    g: &Guarantee,
+    curve: &unmask_core::InformationCurve,
+    unit: Unit,
+) -> serde_json::Value {
+    let bound = g.bound(curve).map(|b| unit.from_nats(b));
+    match *g {
+        Guarantee::Theorem9 {
+            dtc,
+            estimate,
+            epsilon,
+            zeta,
+            max_steps,
+        } => json!({
+            "theorem": "CCL Theorem 9",
+            "kind": if dtc { "dtc" } else { "tc" },
+            "estimate": unit.from_nats(estimate),
+            "epsilon": unit.from_nats(epsilon),
+            "zeta": zeta,
+            "max_steps": max_steps,
+            "applies": bound.is_some(),
+            "expected_kl_bound": bound,
+        }),
+        Guarantee::Budget { dtc, zeta } => json!({
+            "theorem": "CCL Theorem 9, fixed budget",
+            "kind": if dtc { "dtc" } else { "tc" },
+            "zeta": zeta,
+            "expected_kl_bound": bound,
+        }),
+    }
+}
+
+fn guarantee_text(g: &Guarantee, curve: &unmask_core::InformationCurve, unit: Unit) -> String {
+    let bound = g.bound(curve).map(|b| num(unit.from_nats(b)));
+    match *g {
+        Guarantee::Theorem9 {
+            dtc,
+            estimate,
+            epsilon,
+            zeta,
+            max_steps,
+        } => {
+            let name = if dtc { "DTC" } else { "TC" };
+            format!(
+                "CCL Theorem 9 (ζ = {zeta}): E-KL ≤ ε = {} for every distribution with {name} ≤ {}, in ≤ {:.1} steps; {}",
+                num(unit.from_nats(epsilon)),
+                num(unit.from_nats(estimate)),
+                max_steps,
+                if bound.is_some() {
+                    "this curve qualifies"
+                } else {
+                    "this curve's correlation exceeds the estimate"
+                },
+            )
+        }
+        Guarantee::Budget { dtc, zeta } => {
+            let name = if dtc { "DTC" } else { "TC" };
+            match bound {
+                Some(b) => {
+                    format!("CCL Theorem 9, fixed budget (ζ = {zeta}): E-KL ≤ {name}/(ζ − 1) = {b}")
+                }
+                None => format!(
+                    "ζ = {zeta}: no step budget fits a geometric schedule; one step (E-KL = TC)"
+                ),
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! `unmask frontier`: optimal expected KL against the number of steps, and each preset's.
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+use unmask_core::{
+    Baseline, InformationCurve, Unit, default_frontier_steps, expected_kl, frontier,
+};
+
+use crate::args::{Input, Output, parse_steps_list};
+use crate::plot::{self, Series};
+use crate::report::{self, Table, num};
+
+/// The optimal frontier.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub input: Input,
+    #[command(flatten)]
+    pub output: Output,
+    /// Step counts to evaluate, comma-separated (default 1, 2, 4, …, n).
+    #[arg(long, value_name = "LIST", value_parser = parse_steps_list)]
+    pub steps: Option<Vec<usize>>,
+    /// Write an SVG plot of the curve and of E-KL against steps (log scale).
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+}
+
+/// The optimal frontier (first) and every preset's E-KL at each k of `grid`, in nats.
+/// With `optimal_only`, just the frontier and the uniform preset for reference.
+pub fn series(
+    curve: &InformationCurve,
+    grid: &[usize],
+    optimal_only: bool,
+) -> anyhow::Result<Vec<Series>> {
+    let mut out = vec![Series {
+        name: "optimal".into(),
+        points: frontier(curve, grid)?
+            .iter()
+            .map(|p| (p.steps, p.expected_kl))
+            .collect(),
+    }];
+    let baselines: Vec<Baseline> = Baseline::ALL
+        .iter()
+        .copied()
+        .filter(|b| *b != Baseline::Optimal && (!optimal_only || *b == Baseline::Uniform))
+        .collect();
+    for b in baselines {
+        let mut points = Vec::with_capacity(grid.len());
+        for &k in grid {
+            let s = b.build(curve, k)?;
+            points.push((k, expected_kl(curve, &s)?));
+        }
+        out.push(Series {
+            name: b.name(),
+            points,
+        });
+    }
+    Ok(out)
+}
+
+pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let unit = Unit::from(args.output.unit);
+    let loaded = args.input.load(unit)?;
+    let curve = &loaded.curve;
+    let n = curve.len();
+    let grid = args
+        .steps
+        .clone()
+        .unwrap_or_else(|| default_frontier_steps(n));
+    if let Some(&bad) = grid.iter().find(|&&k| k > n) {
+        anyhow::bail!("--steps: {bad} exceeds n = {n}");
+    }
+    let all = series(curve, &grid, false)?;
+    if let Some(path) = &args.plot {
+        plot::write(path, curve, unit, None, &all, "expected KL against steps")?;
+    }
+    let u = |x: f64| unit.from_nats(x);
+    if args.output.json {
+        let points = |s: &Series| -> Value {
+            Value::Array(
+                s.points
+                    .iter()
+                    .map(|&(k, kl)| json!({"steps": k, "expected_kl": u(kl)}))
+                    .collect(),
+            )
+        };
+        let mut doc = report::header(n, unit);
+        doc.insert("points".into(), points(&all[0]));
+        doc.insert(
+            "presets".into(),
+            Value::Array(
+                all[1..]
+                    .iter()
+                    .map(|s| json!({"name": s.name, "points": points(s)}))
+                    .collect(),
+            ),
+        );
+        report::print_json(out, &Value::Object(doc))?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "curve {} (n = {n}, TC = {} {unit}); expected KL in {unit}",
+        loaded.source,
+        num(u(curve.tc()))
+    )?;
+    let headers: Vec<String> = std::iter::once("steps".to_string())
+        .chain(all.iter().map(|s| s.name.clone()))
+        .collect();
+    let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
+    let mut t = Table::new(&header_refs);
+    for (i, &k) in grid.iter().enumerate() {
+        let mut row = vec![k.to_string()];
+        row.extend(all.iter().map(|s| num(u(s.points[i].1))));
+        t.row(row);
+    }
+    write!(out, "{}", t.render())?;
+    Ok(())
+}

@@ -1,0 +1,8 @@
+//! One module per subcommand (xsv): each has `Args` (clap) and `run(args, out)`.
+
+pub mod compare;
+pub mod curve;
+pub mod demo;
+pub mod eval;
+pub mod frontier;
+pub mod plan;

@@ -1,0 +1,127 @@
+//! `unmask plan`: the optimal schedule for a step budget or an error target.
+
+use std::path::PathBuf;
+
+use serde_json::json;
+use unmask_core::{Method, Unit, default_frontier_steps, min_steps, optimal_schedule};
+
+use crate::args::{Input, Output, parse_nonnegative, parse_steps};
+use crate::plot;
+use crate::report::{self, num};
+
+/// The optimal schedule.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub input: Input,
+    #[command(flatten)]
+    pub output: Output,
+    /// Exactly K forward passes (1 ≤ K ≤ n).
+    #[arg(long, value_name = "K", value_parser = parse_steps, conflicts_with = "epsilon", required_unless_present = "epsilon")]
+    pub steps: Option<usize>,
+    /// The fewest passes with expected KL ≤ E (in --unit).
+    #[arg(long, value_name = "E", value_parser = parse_nonnegative)]
+    pub epsilon: Option<f64>,
+    /// Output style: `text`, or `llada` to also print the per-step counts as a list ready to
+    /// paste into a LLaDA-style sampler (num_transfer_tokens).
+    #[arg(long, value_enum, default_value_t = PlanFormat::Text)]
+    pub format: PlanFormat,
+    /// Algorithm for --steps (all give the same expected KL; the others are references).
+    #[arg(long, value_enum, default_value_t = MethodArg::Lagrangian)]
+    pub method: MethodArg,
+    /// Write an SVG plot: the curve with the plan's step approximation, and E-KL against steps.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Llada,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MethodArg {
+    /// O(n) per probe, O(n) memory (default).
+    Lagrangian,
+    /// O(k·n·log n) time, O(k·n) memory.
+    DivideConquer,
+    /// O(k·n²): the slow reference.
+    BruteForce,
+}
+
+impl From<MethodArg> for Method {
+    fn from(m: MethodArg) -> Method {
+        match m {
+            MethodArg::Lagrangian => Method::Lagrangian,
+            MethodArg::DivideConquer => Method::DivideConquer,
+            MethodArg::BruteForce => Method::BruteForce,
+        }
+    }
+}
+
+pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let unit = Unit::from(args.output.unit);
+    let loaded = args.input.load(unit)?;
+    let curve = &loaded.curve;
+    let optimum = match (args.steps, args.epsilon) {
+        (Some(k), _) => optimal_schedule(curve, k, args.method.into())?,
+        (None, Some(e)) => min_steps(curve, unit.to_nats(e))?,
+        (None, None) => anyhow::bail!("give --steps K or --epsilon E"),
+    };
+    let schedule = &optimum.schedule;
+    if let Some(path) = &args.plot {
+        let grid = default_frontier_steps(curve.len());
+        let series = super::frontier::series(curve, &grid, true)?;
+        let title = format!(
+            "optimal {} steps: E-KL {} {unit}",
+            schedule.steps(),
+            num(unit.from_nats(optimum.expected_kl))
+        );
+        plot::write(path, curve, unit, Some(schedule), &series, &title)?;
+    }
+    if args.output.json {
+        let mut doc = report::header(curve.len(), unit);
+        doc.insert("steps".into(), json!(schedule.steps()));
+        doc.insert("schedule".into(), json!(schedule.counts()));
+        doc.insert(
+            "expected_kl".into(),
+            json!(unit.from_nats(optimum.expected_kl)),
+        );
+        match (args.steps, args.epsilon) {
+            (Some(k), _) => doc.insert("target".into(), json!({"steps": k})),
+            (_, e) => doc.insert("target".into(), json!({"epsilon": e})),
+        };
+        doc.insert("probes".into(), json!(optimum.probes));
+        report::print_json(out, &serde_json::Value::Object(doc))?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "curve {} (n = {}, TC = {} {unit})",
+        loaded.source,
+        curve.len(),
+        num(unit.from_nats(curve.tc()))
+    )?;
+    match args.epsilon {
+        Some(e) => writeln!(
+            out,
+            "fewest steps with expected KL ≤ {} {unit}: {}",
+            num(e),
+            schedule.steps()
+        )?,
+        None => writeln!(out, "optimal schedule with {} steps", schedule.steps())?,
+    }
+    writeln!(
+        out,
+        "expected KL: {} {unit}",
+        num(unit.from_nats(optimum.expected_kl))
+    )?;
+    writeln!(out, "counts: {}", report::counts(schedule))?;
+    if args.format == PlanFormat::Llada {
+        writeln!(out, "# num_transfer_tokens, one entry per forward pass:")?;
+        let list: Vec<String> = schedule.counts().iter().map(|c| c.to_string()).collect();
+        writeln!(out, "[{}]", list.join(", "))?;
+    }
+    Ok(())
+}

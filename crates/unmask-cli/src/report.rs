@@ -1,0 +1,151 @@
+//! Rendering: numbers, schedules and aligned tables for people; JSON values for machines.
+
+use std::fmt::Write as _;
+
+use serde_json::{Value, json};
+use unmask_core::{Schedule, Unit};
+
+/// Version of the JSON documents printed with `--json`; bumped on any breaking change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A number with 6 significant digits, in fixed or scientific notation as fits.
+pub fn num(x: f64) -> String {
+    if x == 0.0 {
+        return "0".into();
+    }
+    let a = x.abs();
+    if (1e-3..1e6).contains(&a) {
+        let digits = (5 - a.log10().floor() as i32).clamp(0, 9) as usize;
+        let s = format!("{x:.digits$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    } else {
+        format!("{x:.4e}")
+    }
+}
+
+/// Counts as `a,b,c`, shortened in the middle when there are many.
+pub fn counts(schedule: &Schedule) -> String {
+    let c = schedule.counts();
+    let join = |s: &[usize]| {
+        s.iter()
+            .map(|x| x.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    if c.len() <= 24 {
+        join(c)
+    } else {
+        format!(
+            "{},…,{} ({} steps)",
+            join(&c[..12]),
+            join(&c[c.len() - 6..]),
+            c.len()
+        )
+    }
+}
+
+/// JSON object header every document starts with.
+pub fn header(n: usize, unit: Unit) -> serde_json::Map<String, Value> {
+    let mut m = serde_json::Map::new();
+    m.insert("schema_version".into(), json!(SCHEMA_VERSION));
+    m.insert("n".into(), json!(n));
+    m.insert("unit".into(), json!(unit.name()));
+    m
+}
+
+/// Prints a JSON document followed by a newline.
+pub fn print_json(out: &mut dyn std::io::Write, doc: &Value) -> anyhow::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, doc)?;
+    writeln!(out)?;
+    Ok(())
+}
+
+/// A plain-text table with a header row; columns after the first are right-aligned.
+#[derive(Debug, Default)]
+pub struct Table {
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn new(headers: &[&str]) -> Self {
+        Table {
+            rows: vec![headers.iter().map(|h| h.to_string()).collect()],
+        }
+    }
+
+    pub fn row(&mut self, cells: Vec<String>) {
+        self.rows.push(cells);
+    }
+
+    pub fn render(&self) -> String {
+        let columns = self.rows.iter().map(Vec::len).max().unwrap_or(0);
+        let width: Vec<usize> = (0..columns)
+            .map(|c| {
+                self.rows
+                    .iter()
+                    .filter_map(|r| r.get(c))
+                    .map(|s| s.chars().count())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let mut s = String::new();
+        for (i, row) in self.rows.iter().enumerate() {
+            let mut line = String::new();
+            for (c, cell) in row.iter().enumerate() {
+                let pad = width[c] - cell.chars().count();
+                if c == 0 {
+                    line.push_str(cell);
+                    line.push_str(&" ".repeat(pad));
+                } else {
+                    line.push_str("  ");
+                    line.push_str(&" ".repeat(pad));
+                    line.push_str(cell);
+                }
+            }
+            let _ = writeln!(s, "{}", line.trim_end());
+            if i == 0 {
+                let total: usize = width.iter().sum::<usize>() + 2 * columns.saturating_sub(1);
+                let _ = writeln!(s, "{}", "-".repeat(total));
+            }
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(num(0.0), "0");
+        assert_eq!(num(1.0), "1");
+        assert_eq!(num(4.643856189774724), "4.64386");
+        assert_eq!(num(123456.7), "123457");
+        assert_eq!(num(1e-7), "1.0000e-7");
+        assert_eq!(num(-0.25), "-0.25");
+    }
+
+    #[test]
+    fn table_alignment() {
+        let mut t = Table::new(&["name", "kl"]);
+        t.row(vec!["uniform".into(), "1.5".into()]);
+        t.row(vec!["optimal".into(), "0".into()]);
+        assert_eq!(
+            t.render(),
+            "name      kl\n-----------\nuniform  1.5\noptimal    0\n"
+        );
+    }
+
+    #[test]
+    fn long_schedules_are_shortened() {
+        let s = Schedule::from_counts(vec![1; 40]).unwrap();
+        assert!(counts(&s).ends_with("(40 steps)"));
+        assert_eq!(counts(&Schedule::from_counts(vec![2, 3]).unwrap()), "2,3");
+    }
+}
