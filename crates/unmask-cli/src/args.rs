@@ -95,24 +95,6 @@ impl Input {
     }
 }
 
-/// Parses a comma-separated list of step counts (`1,2,4,8`).
-pub fn parse_steps_list(s: &str) -> Result<Vec<usize>, String> {
-    let steps: Vec<usize> = s
-        .split(',')
-        .map(|p| {
-            let p = p.trim();
-            p.parse::<usize>()
-                .ok()
-                .filter(|&k| k > 0)
-                .ok_or_else(|| format!("{p:?} is not a step count ≥ 1"))
-        })
-        .collect::<Result<_, _>>()?;
-    if steps.is_empty() {
-        return Err("the list of step counts is empty".into());
-    }
-    Ok(steps)
-}
-
 /// Parses a finite, non-negative number.
 pub fn parse_nonnegative(s: &str) -> Result<f64, String> {
     match s.trim().parse::<f64>() {
@@ -132,14 +114,6 @@ pub fn parse_steps(s: &str) -> Result<usize, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn steps_list() {
-        assert_eq!(parse_steps_list("1, 2,4").unwrap(), vec![1, 2, 4]);
-        assert!(parse_steps_list("1,0").is_err());
-        assert!(parse_steps_list("1,,2").is_err());
-        assert!(parse_steps_list("x").is_err());
-    }
 
     #[test]
     fn numbers() {

@@ -138,7 +138,7 @@ mod tests {
         t.row(vec!["optimal".into(), "0".into()]);
         assert_eq!(
             t.render(),
-            "name      kl\n-----------\nuniform  1.5\noptimal    0\n"
+            "name      kl\n------------\nuniform  1.5\noptimal    0\n"
         );
     }
 

@@ -17,7 +17,7 @@ pub struct Args {
     #[command(flatten)]
     pub output: Output,
     /// The step budget K (1 ≤ K ≤ n).
-    #[arg(long, value_name = "K", value_parser = parse_steps)]
+    #[arg(long, value_name = "K", value_parser = parse_steps, allow_negative_numbers = true)]
     pub steps: usize,
     /// Write an SVG plot: the curve with the optimal step approximation, and every preset's
     /// E-KL against steps.

@@ -25,7 +25,7 @@ pub struct Args {
     #[command(flatten)]
     pub output: Output,
     /// Step budget for the plans and comparisons.
-    #[arg(long, value_name = "K", default_value_t = 16, value_parser = parse_steps)]
+    #[arg(long, value_name = "K", default_value_t = 16, value_parser = parse_steps, allow_negative_numbers = true)]
     pub steps: usize,
     /// Write one SVG plot per family into DIR (created if missing).
     #[arg(long, value_name = "DIR")]

@@ -7,7 +7,7 @@ use unmask_core::{
     Baseline, InformationCurve, Unit, default_frontier_steps, expected_kl, frontier,
 };
 
-use crate::args::{Input, Output, parse_steps_list};
+use crate::args::{Input, Output, parse_steps};
 use crate::plot::{self, Series};
 use crate::report::{self, Table, num};
 
@@ -19,8 +19,8 @@ pub struct Args {
     #[command(flatten)]
     pub output: Output,
     /// Step counts to evaluate, comma-separated (default 1, 2, 4, …, n).
-    #[arg(long, value_name = "LIST", value_parser = parse_steps_list)]
-    pub steps: Option<Vec<usize>>,
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_steps)]
+    pub steps: Vec<usize>,
     /// Write an SVG plot of the curve and of E-KL against steps (log scale).
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
@@ -64,10 +64,11 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let loaded = args.input.load(unit)?;
     let curve = &loaded.curve;
     let n = curve.len();
-    let grid = args
-        .steps
-        .clone()
-        .unwrap_or_else(|| default_frontier_steps(n));
+    let grid = if args.steps.is_empty() {
+        default_frontier_steps(n)
+    } else {
+        args.steps.clone()
+    };
     if let Some(&bad) = grid.iter().find(|&&k| k > n) {
         anyhow::bail!("--steps: {bad} exceeds n = {n}");
     }

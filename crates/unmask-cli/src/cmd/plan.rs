@@ -17,10 +17,17 @@ pub struct Args {
     #[command(flatten)]
     pub output: Output,
     /// Exactly K forward passes (1 ≤ K ≤ n).
-    #[arg(long, value_name = "K", value_parser = parse_steps, conflicts_with = "epsilon", required_unless_present = "epsilon")]
+    #[arg(
+        long,
+        value_name = "K",
+        value_parser = parse_steps,
+        allow_negative_numbers = true,
+        conflicts_with = "epsilon",
+        required_unless_present = "epsilon"
+    )]
     pub steps: Option<usize>,
     /// The fewest passes with expected KL ≤ E (in --unit).
-    #[arg(long, value_name = "E", value_parser = parse_nonnegative)]
+    #[arg(long, value_name = "E", value_parser = parse_nonnegative, allow_negative_numbers = true)]
     pub epsilon: Option<f64>,
     /// Output style: `text`, or `llada` to also print the per-step counts as a list ready to
     /// paste into a LLaDA-style sampler (num_transfer_tokens).
