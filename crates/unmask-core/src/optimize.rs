@@ -22,14 +22,15 @@
 //! - [`Method::Lagrangian`] (default): for a penalty λ the best schedule with any number of
 //!   steps satisfies `G(m) = λ + P[m] + min_{a<m} (G(a) − P[a] + a·z[a] − m·z[a])`, a lower
 //!   envelope of lines with non-increasing slopes `−z[a]` queried at increasing m, solved in
-//!   O(n) with a monotone convex hull. λ is chosen by the chord method on the convex frontier
-//!   (each probe at the slope between the two frontier points that bracket k, so every probe
-//!   either lands on k, finds a new frontier vertex, or proves the bracket collinear), with a
-//!   bisection step every fourth probe as a safeguard. When the bracketing points `p < k < q`
-//!   are optimal for the same λ, the answer is spliced from them: walking both paths, a step
-//!   of the q-path nested in a step of the p-path exists where the q-path's prefix and the
-//!   p-path's suffix have exactly k steps, and by the Monge inequality it is optimal. Total
-//!   O(n · probes), typically 10–40 probes; memory O(n).
+//!   O(n) with a monotone convex hull. λ is searched on the convex frontier: a first probe
+//!   at the continuum estimate `λ ≈ C²/(2k²)` (`C = Σ sqrt(ΔZ)`), then power-law steps
+//!   (`λ ∝ k^−α`, α fitted in log–log through the two probed ends of the bracket) alternating
+//!   with chord steps (the slope between the two frontier points that bracket k: a chord probe
+//!   either lands on k, finds a new frontier vertex, or proves the bracket collinear). When the
+//!   bracketing points `p < k < q` are optimal for the same λ, the answer is spliced from them:
+//!   walking both paths, a step of the q-path nested in a step of the p-path exists where the
+//!   q-path's prefix and the p-path's suffix have exactly k steps, and by the Monge inequality
+//!   it is optimal. Total O(n · probes), typically 2–12 probes; memory O(n).
 //! - [`Method::DivideConquer`]: the layered DP `F_t(m) = min_a F_{t−1}(a) + c(a, m)` with
 //!   monotone argmins found by divide and conquer, O(k·n·log n) time, O(k·n) memory.
 //! - [`Method::BruteForce`]: the same DP scanning every split, O(k·n²). The reference.
@@ -269,20 +270,35 @@ struct Point {
     path: Vec<usize>,
 }
 
+/// A line `y = intercept − x·slope` of the lower envelope: the last step starting at `start`.
+#[derive(Debug, Clone, Copy)]
+struct Line {
+    slope: f64,
+    intercept: f64,
+    start: u32,
+}
+
+impl Line {
+    fn at(self, x: f64) -> f64 {
+        self.intercept - x * self.slope
+    }
+}
+
 /// Buffers and counters of the Lagrangian search, reused across probes.
 struct Search<'a> {
     z: &'a [f64],
     p: Vec<f64>,
     g: Vec<f64>,
-    intercept: Vec<f64>,
     parent: Vec<u32>,
     count: Vec<u32>,
-    hull: Vec<u32>,
+    hull: Vec<Line>,
+    /// A penalty to try first (continuum estimate), consumed by the first probe.
+    guess: Option<f64>,
     probes: usize,
     evaluations: u64,
 }
 
-/// Safety net on the number of probes; the chord/bisection mix converges far sooner.
+/// Safety net on the number of probes; the search converges far sooner (2–15 in practice).
 const MAX_PROBES: usize = 400;
 
 impl<'a> Search<'a> {
@@ -292,10 +308,10 @@ impl<'a> Search<'a> {
             z,
             p: prefix_sums(z),
             g: vec![0.0; n + 1],
-            intercept: vec![0.0; n],
             parent: vec![0; n + 1],
             count: vec![0; n + 1],
-            hull: Vec::with_capacity(n),
+            hull: Vec::new(),
+            guess: None,
             probes: 0,
             evaluations: 0,
         }
@@ -325,55 +341,59 @@ impl<'a> Search<'a> {
 
     /// One O(n) pass: the best path for penalty `lambda` per step.
     ///
-    /// Lines `y = intercept[a] − x·z[a]` enter in order of non-increasing slope `−z[a]`; the
+    /// Lines `y = intercept − x·z[a]` enter in order of non-increasing slope `−z[a]`; the
     /// envelope is a stack (`hull`) whose front pointer `head` advances with the query x = m.
     /// On exact ties the older line (smaller a, so a longer last step) is kept.
     fn probe(&mut self, lambda: f64) -> Point {
         self.probes += 1;
         let n = self.n();
         let z = self.z;
-        self.hull.clear();
+        let hull = &mut self.hull;
+        hull.clear();
         let mut head = 0usize;
         self.g[0] = 0.0;
         self.count[0] = 0;
         let mut evaluations = 0u64;
         for m in 1..=n {
             let a = m - 1;
-            let b3 = self.g[a] - self.p[a] + a as f64 * z[a];
-            self.intercept[a] = b3;
+            let new = Line {
+                slope: z[a],
+                intercept: self.g[a] - self.p[a] + a as f64 * z[a],
+                start: a as u32,
+            };
             let mut keep = true;
-            while self.hull.len() > head {
-                let l2 = self.hull[self.hull.len() - 1] as usize;
-                if z[l2] == z[a] {
-                    if self.intercept[l2] <= b3 {
+            while hull.len() > head {
+                let l2 = hull[hull.len() - 1];
+                if l2.slope == new.slope {
+                    if l2.intercept <= new.intercept {
                         keep = false;
                         break;
                     }
-                    self.hull.pop();
+                    hull.pop();
                     continue;
                 }
-                if self.hull.len() - head >= 2 {
-                    let l1 = self.hull[self.hull.len() - 2] as usize;
-                    let (b1, b2) = (self.intercept[l1], self.intercept[l2]);
-                    // l2 is never strictly best once l3 arrives when x13 ≤ x12.
-                    if (b3 - b1) * (z[l2] - z[l1]) <= (b2 - b1) * (z[a] - z[l1]) {
-                        self.hull.pop();
+                if hull.len() - head >= 2 {
+                    let l1 = hull[hull.len() - 2];
+                    // l2 is never strictly best once the new line arrives when x13 ≤ x12.
+                    if (new.intercept - l1.intercept) * (l2.slope - l1.slope)
+                        <= (l2.intercept - l1.intercept) * (new.slope - l1.slope)
+                    {
+                        hull.pop();
                         continue;
                     }
                 }
                 break;
             }
             if keep {
-                self.hull.push(a as u32);
+                hull.push(new);
             }
             let x = m as f64;
-            let value = |l: usize| self.intercept[l] - x * z[l];
-            let mut best = self.hull[head] as usize;
-            let mut best_value = value(best);
+            let mut best = hull[head];
+            let mut best_value = best.at(x);
             evaluations += 1;
-            while head + 1 < self.hull.len() {
-                let next = self.hull[head + 1] as usize;
-                let v = value(next);
+            while head + 1 < hull.len() {
+                let next = hull[head + 1];
+                let v = next.at(x);
                 evaluations += 1;
                 if v < best_value {
                     head += 1;
@@ -384,8 +404,8 @@ impl<'a> Search<'a> {
                 }
             }
             self.g[m] = lambda + self.p[m] + best_value;
-            self.parent[m] = best as u32;
-            self.count[m] = self.count[best] + 1;
+            self.parent[m] = best.start;
+            self.count[m] = self.count[best.start as usize] + 1;
         }
         self.evaluations += evaluations;
         let mut path = Vec::with_capacity(self.count[n] as usize + 1);
@@ -398,20 +418,112 @@ impl<'a> Search<'a> {
         path.reverse();
         Point {
             count: path.len() - 1,
-            cost: path_cost(z, &path),
+            cost: self.fast_cost(&path),
             path,
         }
     }
 
-    /// Chooses the next penalty: the chord slope between the bracketing points, or (every
-    /// fourth probe) the midpoint of the bracket of penalties.
-    fn next_lambda(&self, p: &Point, q: &Point, lam_p: f64, lam_q: f64) -> (f64, bool) {
-        if self.probes % 4 == 3 {
-            (0.5 * (lam_p + lam_q), false)
-        } else {
-            let slope = (p.cost - q.cost) / (q.count - p.count) as f64;
-            (slope.clamp(lam_q, lam_p), true)
+    /// A path's cost from prefix sums in O(steps): accurate to a few ulps of TC per step, which
+    /// is all the search's decisions need (results are recomputed exactly by [`finish`]).
+    fn fast_cost(&self, path: &[usize]) -> f64 {
+        let (z, p) = (self.z, &self.p);
+        path.windows(2)
+            .map(|w| (p[w[1]] - p[w[0]] - (w[1] - w[0]) as f64 * z[w[0]]).max(0.0))
+            .sum()
+    }
+
+    /// The continuum estimate of the penalty at which k steps are optimal: with
+    /// `C = Σ sqrt(ΔZ)`, `F_k ≈ C²/(2k)` (digest §3), so `λ = −dF/dk ≈ C²/(2k²)`.
+    fn continuum_lambda(&self, k: f64) -> f64 {
+        let c: f64 = self
+            .z
+            .windows(2)
+            .map(|w| (w[1] - w[0]).max(0.0).sqrt())
+            .sum();
+        c * c / (2.0 * k * k)
+    }
+
+    /// Chooses the next penalty and says whether it is the chord slope of the bracket.
+    ///
+    /// A warm-start guess comes first. Then, two probes out of three use a power-law model of
+    /// the frontier's slope, `λ(k) ∝ k^−α` (α = 2 for the continuum `F_k ≈ C²/(2k)`, or fitted
+    /// in log–log through both probed ends of the bracket), aimed at `target` steps; every third
+    /// probe, and any probe the model cannot place inside the bracket, uses the chord slope,
+    /// which either finds a frontier vertex inside the bracket or proves the bracket collinear.
+    fn next_lambda(&mut self, b: &Bracket, target: Option<f64>) -> (f64, bool) {
+        let inside = |l: f64| l > b.lam_q && l < b.lam_p;
+        if let Some(guess) = self.guess.take()
+            && inside(guess)
+        {
+            return (guess, false);
         }
+        let slope = (b.p.cost - b.q.cost) / (b.q.count - b.p.count) as f64;
+        let chord = (slope.clamp(b.lam_q, b.lam_p), true);
+        if self.probes % 3 == 2 || b.q.count - b.p.count <= 2 {
+            return chord;
+        }
+        let Some(k) = target else {
+            return chord;
+        };
+        let (p, q) = (b.p.count as f64, b.q.count as f64);
+        let model = match (b.probed_p, b.probed_q) {
+            (true, true) if b.lam_q > 0.0 => {
+                let t = (k / p).ln() / (q / p).ln();
+                b.lam_p * (b.lam_q / b.lam_p).powf(t)
+            }
+            (true, _) => b.lam_p * (p / k).powi(2),
+            (_, true) => b.lam_q * (q / k).powi(2),
+            _ => return chord,
+        };
+        if inside(model) { (model, false) } else { chord }
+    }
+
+    /// The bracket `1 step < target < n steps`, both ends optimal for their penalties.
+    fn initial_bracket(&self) -> Bracket {
+        let p = self.one_step();
+        let lam_p = p.cost.max(0.0);
+        Bracket {
+            p,
+            q: self.singletons(),
+            lam_p,
+            lam_q: 0.0,
+            probed_p: false,
+            probed_q: false,
+        }
+    }
+
+    /// Probes until `classify` says a probe hit the target (returned), `finished` holds, the
+    /// bracket proves collinear, or the probe budget runs out.
+    fn narrow(
+        &mut self,
+        b: &mut Bracket,
+        classify: impl Fn(&Point) -> Side,
+        target: impl Fn(&Bracket) -> Option<f64>,
+        finished: impl Fn(&Bracket) -> bool,
+    ) -> Option<Point> {
+        let start = self.probes;
+        while !finished(b) && self.probes - start < MAX_PROBES {
+            let (lambda, chord) = self.next_lambda(b, target(b));
+            if !chord && b.lam_p - b.lam_q <= 4.0 * f64::EPSILON * b.lam_p.abs() {
+                break;
+            }
+            let r = self.probe(lambda);
+            if b.p.count < r.count && r.count < b.q.count {
+                match classify(&r) {
+                    Side::Hit => return Some(r),
+                    Side::Fewer => (b.p, b.lam_p, b.probed_p) = (r, lambda, true),
+                    Side::More => (b.q, b.lam_q, b.probed_q) = (r, lambda, true),
+                }
+            } else if chord {
+                // Nothing below the chord: p and q are both optimal for this penalty.
+                break;
+            } else if r.count <= b.p.count {
+                b.lam_p = lambda;
+            } else {
+                b.lam_q = lambda;
+            }
+        }
+        None
     }
 
     /// Optimal path with exactly k steps.
@@ -423,67 +535,54 @@ impl<'a> Search<'a> {
         if k == n {
             return self.singletons().path;
         }
-        // p has fewer steps than k, q more; lam_p / lam_q are penalties at which each is optimal.
-        let mut p = self.one_step();
-        let mut q = self.singletons();
-        let (mut lam_p, mut lam_q) = (p.cost.max(0.0), 0.0_f64);
-        let start = self.probes;
-        while self.probes - start < MAX_PROBES {
-            let (lambda, chord) = self.next_lambda(&p, &q, lam_p, lam_q);
-            if !chord && lam_p - lam_q <= 4.0 * f64::EPSILON * lam_p.abs() {
-                break;
-            }
-            let r = self.probe(lambda);
-            if r.count == k {
-                return r.path;
-            }
-            if p.count < r.count && r.count < q.count {
-                if r.count < k {
-                    (p, lam_p) = (r, lambda);
-                } else {
-                    (q, lam_q) = (r, lambda);
-                }
-            } else if chord {
-                // Nothing below the chord: p and q are both optimal for this penalty.
-                break;
-            } else if r.count <= p.count {
-                lam_p = lambda;
-            } else {
-                lam_q = lambda;
-            }
+        self.guess = Some(self.continuum_lambda(k as f64));
+        let mut b = self.initial_bracket();
+        let hit = self.narrow(
+            &mut b,
+            |r| match r.count.cmp(&k) {
+                std::cmp::Ordering::Less => Side::Fewer,
+                std::cmp::Ordering::Equal => Side::Hit,
+                std::cmp::Ordering::Greater => Side::More,
+            },
+            |_| Some(k as f64),
+            |_| false,
+        );
+        match hit {
+            Some(r) => r.path,
+            None => splice(&b.p.path, &b.q.path, k),
         }
-        splice(&p.path, &q.path, k)
     }
 
     /// Fewest steps with cost ≤ epsilon (the cheapest such path).
     fn min_steps(&mut self, epsilon: f64) -> Vec<usize> {
-        let mut p = self.one_step();
-        if p.cost <= epsilon {
-            return p.path;
+        let mut b = self.initial_bracket();
+        if b.p.cost <= epsilon {
+            return b.p.path;
         }
-        let mut q = self.singletons();
-        let (mut lam_p, mut lam_q) = (p.cost.max(0.0), 0.0_f64);
-        let start = self.probes;
-        while q.count > p.count + 1 && self.probes - start < MAX_PROBES {
-            let (lambda, chord) = self.next_lambda(&p, &q, lam_p, lam_q);
-            if !chord && lam_p - lam_q <= 4.0 * f64::EPSILON * lam_p.abs() {
-                break;
-            }
-            let r = self.probe(lambda);
-            if p.count < r.count && r.count < q.count {
+        // F_k ≈ C²/(2k) = ε at k = C²/(2ε).
+        let c2 = 2.0 * self.continuum_lambda(1.0);
+        if epsilon > 0.0 && c2 > 0.0 {
+            self.guess = Some(self.continuum_lambda(c2 / (2.0 * epsilon)));
+        }
+        self.narrow(
+            &mut b,
+            |r| {
                 if r.cost <= epsilon {
-                    (q, lam_q) = (r, lambda);
+                    Side::More
                 } else {
-                    (p, lam_p) = (r, lambda);
+                    Side::Fewer
                 }
-            } else if chord {
-                break;
-            } else if r.count <= p.count {
-                lam_p = lambda;
-            } else {
-                lam_q = lambda;
-            }
-        }
+            },
+            // F_k ≈ A/k through the point above the target: k ≈ p·F_p/ε.
+            |b| {
+                (epsilon > 0.0).then(|| {
+                    let k = b.p.count as f64 * b.p.cost / epsilon;
+                    k.clamp(b.p.count as f64 + 1.0, b.q.count as f64 - 1.0)
+                })
+            },
+            |b| b.q.count == b.p.count + 1,
+        );
+        let Bracket { p, q, .. } = b;
         if q.count == p.count + 1 {
             return q.path;
         }
@@ -504,6 +603,27 @@ impl<'a> Search<'a> {
         }
         q.path
     }
+}
+
+/// Two frontier points around the target and the penalties at which each is optimal.
+#[derive(Debug)]
+struct Bracket {
+    /// Fewer steps than the target.
+    p: Point,
+    /// More steps than the target (or, for ε, within it).
+    q: Point,
+    lam_p: f64,
+    lam_q: f64,
+    /// Whether p (q) came from a probe rather than being the initial end.
+    probed_p: bool,
+    probed_q: bool,
+}
+
+/// Where a probe's result falls relative to the target.
+enum Side {
+    Hit,
+    Fewer,
+    More,
 }
 
 /// A path with exactly k steps from two optimal paths with `p < k < q` steps.
