@@ -314,3 +314,25 @@ mod tests {
         assert!(parse_json(r#"{"unit":"bits","n":3,"points":[[2,0.1]]}"#).is_ok());
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The file parsers return errors, never panic, on arbitrary text.
+        #[test]
+        fn parsers_never_panic(text in "\\PC{0,200}", json_ish in "\\{\"unit\": ?\"(nats|bits)\", ?\"(z|entropy|points|n)\": ?[\\[\\]0-9.,eE+-]{0,40}\\}") {
+            let _ = parse_csv(&text);
+            let _ = parse_json(&text);
+            if let Ok((raw, _)) = parse_json(&json_ish) {
+                let _ = match raw {
+                    Raw::Z(z) => InformationCurve::new(z).map(|_| ()),
+                    Raw::Entropy(h) => InformationCurve::from_entropy(&h).map(|_| ()),
+                    Raw::Points { n, points } => InformationCurve::from_points(n, &points).map(|_| ()),
+                };
+            }
+        }
+    }
+}

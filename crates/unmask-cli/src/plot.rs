@@ -16,6 +16,19 @@ pub struct Series {
     pub points: Vec<(usize, f64)>,
 }
 
+/// Distinct, readable line colours (the tab10 palette).
+const COLORS: [RGBColor; 9] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+];
+
 /// Most outline points drawn per panel; longer curves are subsampled (shading stays exact in
 /// shape up to the subsampling).
 const MAX_POINTS: usize = 4000;
@@ -120,8 +133,7 @@ fn draw(
         let color = if s.name == "optimal" {
             BLACK
         } else {
-            let (r, g, b) = Palette99::pick(i).rgb();
-            RGBColor(r, g, b)
+            COLORS[i % COLORS.len()]
         };
         let width = if s.name == "optimal" { 3 } else { 1 };
         let points: Vec<(f64, f64)> = s
