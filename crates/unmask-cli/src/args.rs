@@ -69,6 +69,18 @@ pub struct Loaded {
     pub repair: Option<Repair>,
 }
 
+impl Loaded {
+    /// `curve SOURCE (n = N, TC = T UNIT)`, the first line of every text report.
+    pub fn describe(&self, unit: Unit) -> String {
+        format!(
+            "curve {} (n = {}, TC = {} {unit})",
+            self.source,
+            self.curve.len(),
+            crate::report::num(unit.from_nats(self.curve.tc()))
+        )
+    }
+}
+
 impl Input {
     /// Reads the curve from `--curve` or builds it from `--dist`.
     pub fn load(&self, unit: Unit) -> anyhow::Result<Loaded> {

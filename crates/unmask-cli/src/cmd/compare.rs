@@ -47,10 +47,8 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     }
     writeln!(
         out,
-        "curve {} (n = {}, TC = {} {unit}), budget {} steps",
-        loaded.source,
-        curve.len(),
-        num(unit.from_nats(curve.tc())),
+        "{}, budget {} steps",
+        loaded.describe(unit),
         args.steps
     )?;
     write!(out, "{}", table(&cmp, unit))?;

@@ -61,13 +61,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         report::print_json(out, &serde_json::Value::Object(doc))?;
         return Ok(());
     }
-    writeln!(
-        out,
-        "curve {} (n = {}), schedule {}",
-        loaded.source,
-        curve.len(),
-        args.schedule
-    )?;
+    writeln!(out, "{}, schedule {}", loaded.describe(unit), args.schedule)?;
     writeln!(out, "counts: {}", report::counts(schedule))?;
     writeln!(
         out,

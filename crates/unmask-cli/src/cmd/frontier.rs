@@ -100,12 +100,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         report::print_json(out, &Value::Object(doc))?;
         return Ok(());
     }
-    writeln!(
-        out,
-        "curve {} (n = {n}, TC = {} {unit}); expected KL in {unit}",
-        loaded.source,
-        num(u(curve.tc()))
-    )?;
+    writeln!(out, "{}; expected KL in {unit}", loaded.describe(unit))?;
     let headers: Vec<String> = std::iter::once("steps".to_string())
         .chain(all.iter().map(|s| s.name.clone()))
         .collect();

@@ -103,13 +103,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         report::print_json(out, &serde_json::Value::Object(doc))?;
         return Ok(());
     }
-    writeln!(
-        out,
-        "curve {} (n = {}, TC = {} {unit})",
-        loaded.source,
-        curve.len(),
-        num(unit.from_nats(curve.tc()))
-    )?;
+    writeln!(out, "{}", loaded.describe(unit))?;
     match args.epsilon {
         Some(e) => writeln!(
             out,
