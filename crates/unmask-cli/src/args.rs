@@ -96,15 +96,43 @@ impl Input {
             }
             (None, Some(spec)) => {
                 let dist = DistSpec::parse(spec).with_context(|| format!("--dist {spec:?}"))?;
+                let (curve, source) =
+                    dist_curve(&dist).with_context(|| format!("--dist {spec:?}"))?;
                 Ok(Loaded {
-                    curve: dist.curve(),
-                    source: dist.to_string(),
+                    curve,
+                    source,
                     repair: None,
                 })
             }
             (None, None) => anyhow::bail!("give a curve with --curve PATH or --dist SPEC"),
         }
     }
+}
+
+/// Orders sampled for the structural curve estimate of a large random code.
+const CODE_ORDERS: usize = 4000;
+
+/// The curve of a `--dist` family: closed form, exact from its structure, or (large random
+/// codes) estimated from random column orders and repaired; the source names which.
+pub fn dist_curve(dist: &DistSpec) -> anyhow::Result<(InformationCurve, String)> {
+    if let Some(curve) = dist.closed_curve() {
+        return Ok((curve, dist.to_string()));
+    }
+    let family = crate::io::build_family(dist)?;
+    if let Some(curve) = family.exact_curve() {
+        return Ok((curve, dist.to_string()));
+    }
+    if let Some((z, _)) = family.structural_estimate(CODE_ORDERS, 0) {
+        let (curve, _) = InformationCurve::repair(z)?;
+        return Ok((
+            curve,
+            format!("{dist} (estimated from {CODE_ORDERS} random orders)"),
+        ));
+    }
+    anyhow::bail!(
+        "{} has no exact curve; estimate one with `unmask estimate --dist {dist} --out curve.json` and pass --curve curve.json",
+        dist.name()
+    )
 }
 
 /// Parses a finite, non-negative number.

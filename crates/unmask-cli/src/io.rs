@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow, bail};
 use serde_json::Value;
-use unmask_core::{InformationCurve, Repair, Unit};
+use unmask_core::{DistSpec, Family, FileData, InformationCurve, Repair, Unit};
 
 /// What a file said, before validation.
 enum Raw {
@@ -212,6 +212,53 @@ fn parse_csv(text: &str) -> anyhow::Result<Raw> {
     }
     let n = points.iter().map(|p| p.0).max().unwrap_or(0);
     Ok(Raw::Points { n, points })
+}
+
+/// Builds a samplable family, reading the file its spec names (tables, transition matrices).
+pub fn build_family(dist: &DistSpec) -> anyhow::Result<Family> {
+    let data = match dist.file() {
+        None => None,
+        Some(path) => {
+            let text = fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+            let value: Value =
+                serde_json::from_str(&text).with_context(|| format!("{path}: malformed JSON"))?;
+            Some(match dist {
+                DistSpec::Table { .. } => table_data(&value).with_context(|| path.to_string())?,
+                _ => matrix_data(&value).with_context(|| path.to_string())?,
+            })
+        }
+    };
+    Ok(dist.build(data)?)
+}
+
+fn table_data(value: &Value) -> anyhow::Result<FileData> {
+    let field = |k: &str| {
+        value
+            .get(k)
+            .and_then(Value::as_u64)
+            .ok_or_else(|| anyhow!("field {k:?} must be a positive integer"))
+    };
+    let (q, n) = (field("q")? as usize, field("n")? as usize);
+    let p = number_array(
+        value
+            .get("p")
+            .ok_or_else(|| anyhow!("missing field \"p\""))?,
+        "p",
+    )?;
+    Ok(FileData::Table { q, n, p })
+}
+
+fn matrix_data(value: &Value) -> anyhow::Result<FileData> {
+    let rows = value.get("matrix").unwrap_or(value);
+    let rows = rows.as_array().ok_or_else(|| {
+        anyhow!("expected a matrix: an array of rows, or {{\"matrix\": [[…], …]}}")
+    })?;
+    let rows = rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| number_array(r, &format!("matrix row {i}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    Ok(FileData::Matrix(rows))
 }
 
 /// File format for writing curves.

@@ -13,7 +13,8 @@ fn main() {
 fn expected_kl_uniform64(bencher: Bencher, n: usize) {
     let c = DistSpec::parse(&format!("logfactor:n={n},eps=0.01"))
         .unwrap()
-        .curve();
+        .closed_curve()
+        .unwrap();
     let s = preset::llada(n, 64.min(n), None)
         .unwrap_or_else(|_| preset::constant(n, n.div_ceil(64)).unwrap());
     bencher
@@ -25,7 +26,8 @@ fn expected_kl_uniform64(bencher: Bencher, n: usize) {
 fn step_costs_uniform64(bencher: Bencher, n: usize) {
     let c = DistSpec::parse(&format!("logfactor:n={n},eps=0.01"))
         .unwrap()
-        .curve();
+        .closed_curve()
+        .unwrap();
     let s = preset::constant(n, n / 64).unwrap();
     bencher.bench(|| step_costs(black_box(&c), black_box(&s)).unwrap());
 }

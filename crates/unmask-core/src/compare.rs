@@ -131,7 +131,7 @@ pub struct Comparison {
 ///
 /// ```
 /// use unmask_core::{compare, DistSpec};
-/// let parity = DistSpec::parse("parity:n=64")?.curve();
+/// let parity = DistSpec::parse("parity:n=64")?.closed_curve().unwrap();
 /// let cmp = compare(&parity, 4)?;
 /// assert_eq!(cmp.optimal_kl, 0.0);               // (63, 1)-like schedules are exact
 /// let uniform = &cmp.rows[0];
@@ -255,7 +255,10 @@ mod tests {
 
     #[test]
     fn optimum_row_is_best_and_matches_at_budget() {
-        let c = DistSpec::parse("logfactor:n=300,eps=0.2").unwrap().curve();
+        let c = DistSpec::parse("logfactor:n=300,eps=0.2")
+            .unwrap()
+            .closed_curve()
+            .unwrap();
         let cmp = compare(&c, 12).unwrap();
         let best = cmp.rows.last().unwrap();
         assert_eq!(best.baseline, Baseline::Optimal);
@@ -279,7 +282,10 @@ mod tests {
     fn galloping_agrees_with_scan_on_monotone_presets() {
         // pow:p=2 is not monotone in K' on this curve (rounding of the grid), which is why
         // small n is scanned exhaustively; the presets below are.
-        let c = DistSpec::parse("logfactor:n=2000,eps=0.1").unwrap().curve();
+        let c = DistSpec::parse("logfactor:n=2000,eps=0.1")
+            .unwrap()
+            .closed_curve()
+            .unwrap();
         let target = optimize::optimal_schedule(&c, 10, Method::Lagrangian)
             .unwrap()
             .expected_kl;

@@ -25,7 +25,7 @@
 //! use unmask_core::{expected_kl, optimal_schedule, preset, DistSpec, Method};
 //!
 //! // Uniform over a Reed–Solomon code of dimension 20 and length 64 over F_67.
-//! let curve = DistSpec::parse("mds:n=64,k=20,q=67")?.curve();
+//! let curve = DistSpec::parse("mds:n=64,k=20,q=67")?.closed_curve().unwrap();
 //! assert!((curve.tc() - 44.0 * 67f64.ln()).abs() < 1e-9); // TC = (n − k) ln q
 //!
 //! // LLaDA's 4-step schedule reveals 16 tokens per pass; its second pass starts with 4 free
@@ -49,17 +49,27 @@
 mod compare;
 mod curve;
 mod dist;
+mod estimate;
 mod kl;
 mod num;
 mod optimize;
+mod oracle;
 pub mod preset;
+mod sampler;
 mod schedule;
 mod spec;
 pub mod tol;
 
 pub use compare::{Baseline, Comparison, Row, SCAN_LIMIT, compare};
 pub use curve::{CurveError, InformationCurve, Repair, Unit, UnitError};
-pub use dist::{DIST_NAMES, DistSpec};
+pub use dist::{
+    CODE_ENUMERATE_MAX, ChainError, ChainSpec, Code, DIST_NAMES, DistError, DistSpec, Family,
+    FileData, Hmm, Markov, Mixture, Product, Repeat, TABLE_MAX, Table, TableError, Transition,
+};
+pub use estimate::{
+    EXACT_LAW_BUDGET, Loss, MergeError, Moments, PointEstimate, ProfileEstimate, estimate_profile,
+    exact_law, exact_output_law, kl_divergence, mc_expected_kl,
+};
 pub use kl::{
     LengthMismatch, StepCost, expected_kl, li_cai_bound, smax_bound, step_costs, theorem9_max_steps,
 };
@@ -67,6 +77,8 @@ pub use optimize::{
     FrontierPoint, Method, OptimizeError, Optimum, default_frontier_steps, frontier, min_steps,
     optimal_schedule,
 };
+pub use oracle::{Counting, MASK, Oracle};
 pub use preset::PresetError;
+pub use sampler::{Rule, Sample, SampleError, sample, sample_batch, stream};
 pub use schedule::{Schedule, ScheduleError};
 pub use spec::{Built, Guarantee, SCHEDULE_NAMES, ScheduleSpec, SpecError, Target, Theory};

@@ -158,7 +158,7 @@ proptest! {
         for input in [&s, &t] {
             let _ = DistSpec::parse(input);
             if let Ok(spec) = ScheduleSpec::parse(input, Unit::Bits) {
-                let c = DistSpec::parse("parity:n=16").unwrap().curve();
+                let c = DistSpec::parse("parity:n=16").unwrap().closed_curve().unwrap();
                 let _ = spec.build(16, Some(&c));
             }
             let _ = input.parse::<Unit>();
@@ -167,7 +167,7 @@ proptest! {
 
     #[test]
     fn preset_specs_never_panic(name in prop::sample::select(unmask_core::SCHEDULE_NAMES), steps in 0usize..40, x in -2.0f64..40.0, n in 1usize..40) {
-        let c = DistSpec::parse(&format!("repeat:n={n},q=3")).unwrap().curve();
+        let c = DistSpec::parse(&format!("repeat:n={n},q=3")).unwrap().closed_curve().unwrap();
         for spec in [
             format!("{name}:steps={steps}"),
             format!("{name}:steps={steps},block={}", steps / 2),
@@ -194,20 +194,29 @@ fn design_test_vectors() {
     let bits = |x: f64| Unit::Bits.from_nats(x);
     // Parity of n bits: Z = (0, …, 0, 1 bit); TC = 1 bit, DTC = n − 1 bits.
     for n in [2usize, 3, 16, 100] {
-        let c = DistSpec::parse(&format!("parity:n={n}")).unwrap().curve();
+        let c = DistSpec::parse(&format!("parity:n={n}"))
+            .unwrap()
+            .closed_curve()
+            .unwrap();
         assert!((bits(c.tc()) - 1.0).abs() < 1e-12);
         assert!((bits(c.dtc()) - (n - 1) as f64).abs() < 1e-12);
         assert_eq!(bits(c.z_n()), 1.0);
         assert!(c.z()[..n - 1].iter().all(|&v| v == 0.0));
     }
     // Repeated token: constant step s costs (s − 1)·ln q.
-    let c = DistSpec::parse("repeat:n=60,q=5").unwrap().curve();
+    let c = DistSpec::parse("repeat:n=60,q=5")
+        .unwrap()
+        .closed_curve()
+        .unwrap();
     for s in [1usize, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60] {
         let kl = expected_kl(&c, &preset::constant(60, s).unwrap()).unwrap();
         assert!((kl - (s - 1) as f64 * 5f64.ln()).abs() < 1e-12, "s = {s}");
     }
     // Products: every schedule costs 0.
-    let c = DistSpec::parse("product:n=30").unwrap().curve();
+    let c = DistSpec::parse("product:n=30")
+        .unwrap()
+        .closed_curve()
+        .unwrap();
     for k in 1..=30 {
         assert_eq!(
             expected_kl(&c, &preset::cosine(30, k).unwrap()).unwrap(),
@@ -215,7 +224,10 @@ fn design_test_vectors() {
         );
     }
     // RS n = 4, k = 2 over F_5, in bits.
-    let c = DistSpec::parse("mds:n=4,k=2,q=5").unwrap().curve();
+    let c = DistSpec::parse("mds:n=4,k=2,q=5")
+        .unwrap()
+        .closed_curve()
+        .unwrap();
     let kl = |counts: &[usize]| {
         bits(expected_kl(&c, &Schedule::from_counts(counts.to_vec()).unwrap()).unwrap())
     };
@@ -228,7 +240,8 @@ fn design_test_vectors() {
     for k in 1..20 {
         let c = DistSpec::parse(&format!("mds:n=20,k={k},q=23"))
             .unwrap()
-            .curve();
+            .closed_curve()
+            .unwrap();
         let best = optimal_schedule(&c, 2, Method::Lagrangian).unwrap();
         assert_eq!(best.expected_kl, 0.0, "k = {k}");
         assert_eq!(best.schedule.counts()[0], k);
@@ -242,7 +255,8 @@ fn lagrangian_work_is_linear_per_probe() {
     for &n in &[1_000usize, 10_000, 100_000] {
         let c = DistSpec::parse(&format!("logfactor:n={n},eps=0.01"))
             .unwrap()
-            .curve();
+            .closed_curve()
+            .unwrap();
         for k in [16usize, 256] {
             let o = optimal_schedule(&c, k, Method::Lagrangian).unwrap();
             assert!(
@@ -252,7 +266,10 @@ fn lagrangian_work_is_linear_per_probe() {
             assert!(o.probes <= 60, "n = {n}, k = {k}: {} probes", o.probes);
         }
     }
-    let c = DistSpec::parse("logfactor:n=200,eps=0.05").unwrap().curve();
+    let c = DistSpec::parse("logfactor:n=200,eps=0.05")
+        .unwrap()
+        .closed_curve()
+        .unwrap();
     let brute = optimal_schedule(&c, 8, Method::BruteForce).unwrap();
     // Σ_{t=2}^{k} Σ_{m=t}^{n} (m − t + 1) + n evaluations.
     let expected: u64 = 200

@@ -50,7 +50,9 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     for &(name, spec) in FAMILIES {
         let dist = DistSpec::parse(spec).expect("built-in specs are valid");
         let loaded = Loaded {
-            curve: dist.curve(),
+            curve: dist
+                .closed_curve()
+                .expect("built-in families have closed forms"),
             source: dist.to_string(),
             repair: None,
         };

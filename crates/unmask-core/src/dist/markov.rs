@@ -1,0 +1,584 @@
+//! Stationary Markov chains and hidden Markov models, with forward–backward oracles.
+//!
+//! # Exact curve of a stationary chain
+//!
+//! By the Markov property `H(X_S) = H(π) + Σ_t H(X_{s_{t+1}} | X_{s_t})`, a sum over
+//! consecutive gaps `d` of S. With `m(d) = I(X_0 ; X_d)` and
+//! `w(i, d) = C(n−d−1, i−2) / C(n, i)` (the chance that a fixed pair at distance d is
+//! consecutive in a uniform i-subset; there are n − d such pairs),
+//!
+//! ```text
+//! H̄_i = i·H(π) − M_i,   M_i = Σ_{d=1}^{n−1} m(d)·(n − d)·w(i, d),   so   Z_j = M_j − M_{j−1}
+//! ```
+//!
+//! computed in O(n²) with `w(i, d+1) = w(i, d)·(n − d − i + 1)/(n − d − 1)` and compensated
+//! sums; no subset is enumerated.
+
+// `!(s > 0.0)` is deliberate throughout: it also rejects NaN (rand's idiom).
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
+use rand::{Rng, RngExt};
+
+use crate::curve::InformationCurve;
+use crate::num::Sum;
+
+/// A row-stochastic transition matrix, with a fast path for "stay or move uniformly".
+#[derive(Debug, Clone, PartialEq)]
+pub enum Transition {
+    /// Stay with probability `stay`, else move to one of the other q − 1 symbols uniformly.
+    Stay {
+        /// Number of symbols.
+        q: usize,
+        /// Probability of staying.
+        stay: f64,
+    },
+    /// A dense q×q matrix, row-major.
+    Dense {
+        /// Number of symbols.
+        q: usize,
+        /// `p[a·q + b] = P(b | a)`.
+        p: Vec<f64>,
+    },
+}
+
+impl Transition {
+    fn q(&self) -> usize {
+        match self {
+            Transition::Stay { q, .. } | Transition::Dense { q, .. } => *q,
+        }
+    }
+
+    fn prob(&self, a: usize, b: usize) -> f64 {
+        match self {
+            Transition::Stay { q, stay } => {
+                if a == b {
+                    *stay
+                } else {
+                    (1.0 - stay) / (*q as f64 - 1.0)
+                }
+            }
+            Transition::Dense { q, p } => p[a * q + b],
+        }
+    }
+
+    /// `out = v · P` (row vector times matrix).
+    fn left(&self, v: &[f64], out: &mut [f64]) {
+        match self {
+            Transition::Stay { q, stay } => {
+                let total: f64 = v.iter().sum();
+                let other = (1.0 - stay) / (*q as f64 - 1.0);
+                for (o, &x) in out.iter_mut().zip(v) {
+                    *o = stay * x + other * (total - x);
+                }
+            }
+            Transition::Dense { q, p } => {
+                out.fill(0.0);
+                for (a, &x) in v.iter().enumerate() {
+                    if x != 0.0 {
+                        for (o, &pab) in out.iter_mut().zip(&p[a * q..(a + 1) * q]) {
+                            *o += x * pab;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `out = P · v` (matrix times column vector).
+    fn right(&self, v: &[f64], out: &mut [f64]) {
+        match self {
+            Transition::Stay { .. } => self.left(v, out), // symmetric
+            Transition::Dense { q, p } => {
+                for (a, o) in out.iter_mut().enumerate() {
+                    *o = p[a * q..(a + 1) * q]
+                        .iter()
+                        .zip(v)
+                        .map(|(x, y)| x * y)
+                        .sum();
+                }
+            }
+        }
+    }
+
+    /// The stationary law π = π P, unique (validated by the caller's constructor).
+    // Gaussian elimination reads clearest with explicit row/column indices.
+    #[allow(clippy::needless_range_loop)]
+    fn stationary(&self) -> Option<Vec<f64>> {
+        let q = self.q();
+        if let Transition::Stay { .. } = self {
+            return Some(vec![1.0 / q as f64; q]);
+        }
+        // Solve π (P − I) = 0 with Σ π = 1: replace the last equation by the normalisation.
+        let mut a = vec![vec![0.0; q + 1]; q];
+        for (row, eq) in a.iter_mut().enumerate() {
+            for col in 0..q {
+                eq[col] = self.prob(col, row) - if row == col { 1.0 } else { 0.0 };
+            }
+        }
+        a[q - 1] = vec![1.0; q + 1];
+        // Gaussian elimination with partial pivoting.
+        for col in 0..q {
+            let pivot = (col..q).max_by(|&x, &y| a[x][col].abs().total_cmp(&a[y][col].abs()))?;
+            if a[pivot][col].abs() < 1e-12 {
+                return None;
+            }
+            a.swap(col, pivot);
+            for row in 0..q {
+                if row != col {
+                    let factor = a[row][col] / a[col][col];
+                    for c in col..=q {
+                        a[row][c] -= factor * a[col][c];
+                    }
+                }
+            }
+        }
+        let pi: Vec<f64> = (0..q).map(|i| a[i][q] / a[i][i]).collect();
+        pi.iter()
+            .all(|&x| x > -1e-12)
+            .then(|| pi.iter().map(|&x| x.max(0.0)).collect())
+    }
+}
+
+/// Shannon entropy of a probability vector (nats).
+pub(crate) fn entropy(p: &[f64]) -> f64 {
+    -p.iter()
+        .filter(|&&x| x > 0.0)
+        .map(|&x| x * x.ln())
+        .sum::<f64>()
+}
+
+/// A categorical draw by inversion of the cumulative sums.
+pub(crate) fn draw<R: Rng + ?Sized>(p: &[f64], rng: &mut R) -> u32 {
+    let u: f64 = rng.random();
+    let mut acc = 0.0;
+    for (i, &x) in p.iter().enumerate() {
+        acc += x;
+        if u < acc {
+            return i as u32;
+        }
+    }
+    (p.len() - 1) as u32
+}
+
+/// A stationary Markov chain of length n.
+#[derive(Debug, Clone)]
+pub struct Markov {
+    n: usize,
+    transition: Transition,
+    pi: Vec<f64>,
+}
+
+/// Why a chain was rejected.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChainError {
+    /// The matrix is not square or has fewer than 2 symbols.
+    #[error(
+        "the transition matrix must be square with at least 2 symbols (found {rows} rows of {cols})"
+    )]
+    Shape {
+        /// Rows found.
+        rows: usize,
+        /// Length of the offending row.
+        cols: usize,
+    },
+    /// A row does not sum to 1, or has a negative / non-finite entry.
+    #[error("row {row} of the transition matrix is not a probability vector (sum {sum})")]
+    NotStochastic {
+        /// 0-based row.
+        row: usize,
+        /// Its sum.
+        sum: f64,
+    },
+    /// No unique stationary law (reducible chain).
+    #[error("the chain has no unique stationary law (it is reducible)")]
+    NoStationary,
+}
+
+impl Markov {
+    /// A chain over `transition`, started from its stationary law.
+    ///
+    /// # Errors
+    ///
+    /// [`ChainError`] for a malformed matrix or a chain without a unique stationary law.
+    pub fn new(n: usize, transition: Transition) -> Result<Self, ChainError> {
+        if let Transition::Dense { q, p } = &transition {
+            if *q < 2 || p.len() != q * q {
+                return Err(ChainError::Shape {
+                    rows: *q,
+                    cols: p.len() / (*q).max(1),
+                });
+            }
+            for row in 0..*q {
+                let r = &p[row * q..(row + 1) * q];
+                let sum: f64 = r.iter().sum();
+                if r.iter().any(|&x| !(x.is_finite() && x >= 0.0)) || (sum - 1.0).abs() > 1e-9 {
+                    return Err(ChainError::NotStochastic { row, sum });
+                }
+            }
+        }
+        let pi = transition.stationary().ok_or(ChainError::NoStationary)?;
+        Ok(Markov { n, transition, pi })
+    }
+
+    /// Length n.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Always false (n ≥ 1).
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// Number of symbols q.
+    pub fn q(&self) -> usize {
+        self.transition.q()
+    }
+
+    pub(crate) fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Vec<u32> {
+        let q = self.q();
+        let mut x = Vec::with_capacity(self.n);
+        let mut row = vec![0.0; q];
+        x.push(draw(&self.pi, rng));
+        for _ in 1..self.n {
+            let a = *x.last().expect("non-empty") as usize;
+            for (b, r) in row.iter_mut().enumerate() {
+                *r = self.transition.prob(a, b);
+            }
+            x.push(draw(&row, rng));
+        }
+        x
+    }
+
+    pub(crate) fn ln_pmf(&self, x: &[u32]) -> f64 {
+        let mut lp = self.pi[x[0] as usize].ln();
+        for w in x.windows(2) {
+            lp += self.transition.prob(w[0] as usize, w[1] as usize).ln();
+        }
+        lp
+    }
+
+    /// Forward–backward with the revealed positions as evidence.
+    pub(crate) fn marginals(&self, partial: &[u32], query: &[usize], out: &mut [f64]) {
+        let q = self.q();
+        let evidence = |i: usize, v: &mut [f64]| {
+            let x = partial[i];
+            if x != crate::oracle::MASK {
+                for (s, e) in v.iter_mut().enumerate() {
+                    if s as u32 != x {
+                        *e = 0.0;
+                    }
+                }
+            }
+        };
+        if !backward_forward(
+            self.n,
+            q,
+            &self.pi,
+            |v, o| self.transition.left(v, o),
+            |v, o| self.transition.right(v, o),
+            evidence,
+            query,
+            out,
+        ) {
+            out.fill(1.0 / q as f64);
+        }
+    }
+
+    /// `H(X) = H(π) + (n − 1)·H(X_1 | X_0)`.
+    pub(crate) fn entropy(&self) -> f64 {
+        let q = self.q();
+        let conditional: f64 = (0..q)
+            .map(|a| {
+                let row: Vec<f64> = (0..q).map(|b| self.transition.prob(a, b)).collect();
+                self.pi[a] * entropy(&row)
+            })
+            .sum();
+        entropy(&self.pi) + (self.n - 1) as f64 * conditional
+    }
+
+    /// `m(d) = I(X_0 ; X_d) = H(π) − Σ_a π_a H(P^d[a, ·])` for d = 1..n−1.
+    fn mutual_information(&self) -> Vec<f64> {
+        let q = self.q();
+        let h_pi = entropy(&self.pi);
+        let mut m = vec![0.0; self.n];
+        // rows of P^d, advanced one step at a time.
+        let mut rows: Vec<Vec<f64>> = (0..q)
+            .map(|a| (0..q).map(|b| if a == b { 1.0 } else { 0.0 }).collect())
+            .collect();
+        let mut next = vec![0.0; q];
+        for slot in m.iter_mut().skip(1) {
+            let mut conditional = 0.0;
+            for (a, row) in rows.iter_mut().enumerate() {
+                self.transition.left(row, &mut next);
+                row.copy_from_slice(&next);
+                conditional += self.pi[a] * entropy(row);
+            }
+            *slot = (h_pi - conditional).max(0.0);
+        }
+        m
+    }
+
+    /// The exact curve in O(n²) (see the module docs).
+    pub(crate) fn exact_curve(&self) -> InformationCurve {
+        let n = self.n;
+        let m = self.mutual_information();
+        let mut big_m = vec![0.0; n + 1];
+        for (i, slot) in big_m.iter_mut().enumerate().skip(2) {
+            let mut sum = Sum::default();
+            // w(i, 1) = i(i−1)/(n(n−1)).
+            let mut w = (i * (i - 1)) as f64 / (n * (n - 1)) as f64;
+            for (d, &md) in m.iter().enumerate().take(n).skip(1) {
+                if w == 0.0 {
+                    break;
+                }
+                sum.add(md * (n - d) as f64 * w);
+                if n - d - 1 == 0 {
+                    break;
+                }
+                w *= (n + 1).saturating_sub(d + i) as f64 / (n - d - 1) as f64;
+            }
+            *slot = sum.value();
+        }
+        let z = (1..=n).map(|j| big_m[j] - big_m[j - 1]).collect();
+        InformationCurve::new(z).expect("Markov curves are valid up to rounding")
+    }
+}
+
+/// Forward–backward over a chain of n hidden states with q values, evidence applied by
+/// `evidence(i, v)` (zeroing impossible states), answering the state marginals of `query`.
+/// Returns false when the evidence has probability 0.
+#[allow(clippy::too_many_arguments)]
+fn backward_forward(
+    n: usize,
+    q: usize,
+    start: &[f64],
+    left: impl Fn(&[f64], &mut [f64]),
+    right: impl Fn(&[f64], &mut [f64]),
+    evidence: impl Fn(usize, &mut [f64]),
+    query: &[usize],
+    out: &mut [f64],
+) -> bool {
+    // alpha[i] ∝ P(state_i, evidence_{0..=i}); beta[i] ∝ P(evidence_{i+1..} | state_i).
+    let mut alpha = vec![0.0; n * q];
+    let mut beta = vec![0.0; n * q];
+    let mut tmp = vec![0.0; q];
+    alpha[..q].copy_from_slice(start);
+    evidence(0, &mut alpha[..q]);
+    for i in 1..n {
+        let (done, rest) = alpha.split_at_mut(i * q);
+        let prev = &mut done[(i - 1) * q..];
+        let s: f64 = prev.iter().sum();
+        if !(s > 0.0) {
+            return false;
+        }
+        prev.iter_mut().for_each(|x| *x /= s);
+        left(prev, &mut rest[..q]);
+        evidence(i, &mut rest[..q]);
+    }
+    if !(alpha[(n - 1) * q..].iter().sum::<f64>() > 0.0) {
+        return false;
+    }
+    beta[(n - 1) * q..].fill(1.0);
+    for i in (0..n - 1).rev() {
+        tmp.copy_from_slice(&beta[(i + 1) * q..(i + 2) * q]);
+        evidence(i + 1, &mut tmp);
+        let s: f64 = tmp.iter().sum();
+        if s > 0.0 {
+            tmp.iter_mut().for_each(|x| *x /= s);
+        }
+        right(&tmp, &mut beta[i * q..(i + 1) * q]);
+    }
+    for (row, &i) in out.chunks_mut(q).zip(query) {
+        let mut total = 0.0;
+        for (s, slot) in row.iter_mut().enumerate() {
+            *slot = alpha[i * q + s] * beta[i * q + s];
+            total += *slot;
+        }
+        if !(total > 0.0) {
+            return false;
+        }
+        row.iter_mut().for_each(|x| *x /= total);
+    }
+    true
+}
+
+/// A hidden Markov model: a stationary chain over `states` hidden states emitting q symbols.
+#[derive(Debug, Clone)]
+pub struct Hmm {
+    chain: Markov,
+    q: usize,
+    /// `emission[s·q + v] = P(v | s)`.
+    emission: Vec<f64>,
+}
+
+impl Hmm {
+    /// A random HMM: Dirichlet(1) transition rows and emission rows.
+    pub(crate) fn random<R: Rng + ?Sized>(n: usize, states: usize, q: usize, rng: &mut R) -> Self {
+        loop {
+            let p: Vec<f64> = (0..states).flat_map(|_| dirichlet(states, rng)).collect();
+            if let Ok(chain) = Markov::new(n, Transition::Dense { q: states, p }) {
+                let emission = (0..states).flat_map(|_| dirichlet(q, rng)).collect();
+                return Hmm { chain, q, emission };
+            }
+        }
+    }
+
+    /// Length n.
+    pub fn len(&self) -> usize {
+        self.chain.n
+    }
+
+    /// Always false (n ≥ 1).
+    pub fn is_empty(&self) -> bool {
+        self.chain.n == 0
+    }
+
+    /// Number of symbols q.
+    pub fn q(&self) -> usize {
+        self.q
+    }
+
+    pub(crate) fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Vec<u32> {
+        let q = self.q;
+        self.chain
+            .sample(rng)
+            .into_iter()
+            .map(|s| draw(&self.emission[s as usize * q..(s as usize + 1) * q], rng))
+            .collect()
+    }
+
+    fn emit(&self, partial: &[u32], i: usize, v: &mut [f64]) {
+        let x = partial[i];
+        if x != crate::oracle::MASK {
+            for (s, e) in v.iter_mut().enumerate() {
+                *e *= self.emission[s * self.q + x as usize];
+            }
+        }
+    }
+
+    /// `ln μ(x)` by the forward algorithm with scaling.
+    pub(crate) fn ln_pmf(&self, x: &[u32]) -> f64 {
+        let states = self.chain.q();
+        let mut alpha = self.chain.pi.clone();
+        let mut next = vec![0.0; states];
+        let mut lp = 0.0;
+        for i in 0..x.len() {
+            if i > 0 {
+                self.chain.transition.left(&alpha, &mut next);
+                alpha.copy_from_slice(&next);
+            }
+            self.emit(x, i, &mut alpha);
+            let s: f64 = alpha.iter().sum();
+            if !(s > 0.0) {
+                return f64::NEG_INFINITY;
+            }
+            lp += s.ln();
+            alpha.iter_mut().for_each(|a| *a /= s);
+        }
+        lp
+    }
+
+    pub(crate) fn marginals(&self, partial: &[u32], query: &[usize], out: &mut [f64]) {
+        let states = self.chain.q();
+        let mut hidden = vec![0.0; query.len() * states];
+        let ok = backward_forward(
+            self.chain.n,
+            states,
+            &self.chain.pi,
+            |v, o| self.chain.transition.left(v, o),
+            |v, o| self.chain.transition.right(v, o),
+            |i, v| self.emit(partial, i, v),
+            query,
+            &mut hidden,
+        );
+        if !ok {
+            out.fill(1.0 / self.q as f64);
+            return;
+        }
+        for (row, post) in out.chunks_mut(self.q).zip(hidden.chunks(states)) {
+            row.fill(0.0);
+            for (s, &w) in post.iter().enumerate() {
+                for (slot, &e) in row
+                    .iter_mut()
+                    .zip(&self.emission[s * self.q..(s + 1) * self.q])
+                {
+                    *slot += w * e;
+                }
+            }
+        }
+    }
+}
+
+/// A Dirichlet(1, …, 1) draw (uniform on the simplex), via normalised exponentials.
+pub(crate) fn dirichlet<R: Rng + ?Sized>(q: usize, rng: &mut R) -> Vec<f64> {
+    let mut v: Vec<f64> = (0..q).map(|_| -(1.0 - rng.random::<f64>()).ln()).collect();
+    let s: f64 = v.iter().sum();
+    v.iter_mut().for_each(|x| *x /= s);
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn stationary_law_and_validation() {
+        let p = vec![0.9, 0.1, 0.5, 0.5];
+        let chain = Markov::new(5, Transition::Dense { q: 2, p }).unwrap();
+        // π = (5/6, 1/6).
+        assert!((chain.pi[0] - 5.0 / 6.0).abs() < 1e-12);
+        assert!(matches!(
+            Markov::new(
+                5,
+                Transition::Dense {
+                    q: 2,
+                    p: vec![0.9, 0.2, 0.5, 0.5]
+                }
+            ),
+            Err(ChainError::NotStochastic { row: 0, .. })
+        ));
+        assert!(matches!(
+            Markov::new(
+                5,
+                Transition::Dense {
+                    q: 2,
+                    p: vec![1.0, 0.0, 0.0, 1.0]
+                }
+            ),
+            Err(ChainError::NoStationary)
+        ));
+        assert!(
+            Markov::new(
+                5,
+                Transition::Dense {
+                    q: 2,
+                    p: vec![1.0; 3]
+                }
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn oracle_with_no_evidence_is_stationary() {
+        let chain = Markov::new(4, Transition::Stay { q: 3, stay: 0.8 }).unwrap();
+        let mut out = vec![0.0; 6];
+        let m = crate::oracle::MASK;
+        chain.marginals(&[m, m, m, m], &[0, 3], &mut out);
+        for v in out {
+            assert!((v - 1.0 / 3.0).abs() < 1e-12);
+        }
+        // One step from a revealed 2: stay 0.8, others 0.1.
+        let mut out = vec![0.0; 3];
+        chain.marginals(&[2, m, m, m], &[1], &mut out);
+        assert!((out[2] - 0.8).abs() < 1e-12 && (out[0] - 0.1).abs() < 1e-12);
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let hmm = Hmm::random(5, 3, 4, &mut rng);
+        let x = hmm.sample(&mut rng);
+        assert!(hmm.ln_pmf(&x).is_finite());
+    }
+}

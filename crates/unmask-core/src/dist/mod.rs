@@ -1,0 +1,899 @@
+//! Distributions: closed-form curves and samplable families with exact oracles.
+//!
+//! | spec | distribution | curve |
+//! |---|---|---|
+//! | `product:n=N[,q=Q,seed=S]` | independent positions, random marginals | `Z ≡ 0` |
+//! | `parity:n=N` | uniform over even-weight words of n bits | `(0, …, 0, ln 2)` |
+//! | `repeat:n=N,q=Q` | one uniform symbol copied n times | `(0, ln q, …, ln q)` |
+//! | `mds:n=N,k=K,q=Q` | a k-dimensional MDS code over F_q (curve only) | `ln q · 1[j > k]` |
+//! | `logfactor:n=N,eps=E` | CCL Lemma 28's profile (curve only) | `≈ 1/(4 x ln n)`, reflected |
+//! | `rs:n=N,k=K,q=Q[,seed=S]` | Reed–Solomon over prime q > n, random points and shift | `ln q · 1[j > k]` |
+//! | `code:n=N,k=K,q=Q[,seed=S]` | uniform over a random k-dim code over prime F_q, random shift | exact (n ≤ 20) or estimated |
+//! | `markov:n=N,q=Q,stay=P` | stationary chain: stay w.p. P, else move uniformly | exact, O(n²) |
+//! | `markov:n=N,matrix=FILE` | stationary chain with a row-stochastic matrix (JSON `[[…], …]`) | exact, O(n²) |
+//! | `hmm:n=N,states=S,q=Q[,seed=S]` | random hidden Markov model | estimated |
+//! | `mixture:n=N,q=Q,components=M[,seed=S]` | mixture of M random products | estimated |
+//! | `table:FILE` | explicit pmf, JSON `{"q", "n", "p": [q^n values]}`, q^n ≤ 2^24 | exact by subset enumeration (small) |
+//!
+//! Parity and MDS codes are CCL's hard instances (Proposition 20): two steps `(k, n − k)` are
+//! exact, yet no sampler that does not know k beats Ω(n) steps. `logfactor` forces
+//! Ω(log n / ε) steps for error ε on every schedule (Theorem 30). A family's random parameters
+//! come from a ChaCha8 generator seeded with its `seed` (default 0), so a spec names one
+//! distribution on every machine.
+
+mod code;
+pub(crate) mod field;
+pub(crate) mod markov;
+mod simple;
+
+use std::convert::Infallible;
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+pub use code::Code;
+pub use markov::{ChainError, Hmm, Markov, Transition};
+pub use simple::{Mixture, Product, Repeat, TABLE_MAX, Table, TableError};
+
+use crate::curve::InformationCurve;
+use crate::oracle::Oracle;
+use crate::spec::{Params, SpecError};
+
+/// How a Markov chain is given.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChainSpec {
+    /// Stay with probability `stay`, else move uniformly to another symbol.
+    Stay {
+        /// Number of symbols.
+        q: usize,
+        /// Probability of staying.
+        stay: f64,
+    },
+    /// A transition matrix read from a file.
+    Matrix {
+        /// The file.
+        path: String,
+    },
+}
+
+/// A parsed `--dist` spec (see the [module docs](self)).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum DistSpec {
+    /// Independent positions.
+    Product {
+        /// Length.
+        n: usize,
+        /// Alphabet size.
+        q: usize,
+        /// Seed of the random marginals.
+        seed: u64,
+    },
+    /// Uniform over even-weight words of n bits.
+    Parity {
+        /// Length (≥ 2).
+        n: usize,
+    },
+    /// One uniform symbol repeated.
+    Repeat {
+        /// Length.
+        n: usize,
+        /// Alphabet size (≥ 1).
+        q: usize,
+    },
+    /// An MDS code's curve (no sampler).
+    Mds {
+        /// Length.
+        n: usize,
+        /// Dimension.
+        k: usize,
+        /// Field size.
+        q: usize,
+    },
+    /// CCL Lemma 28's profile (no sampler).
+    LogFactor {
+        /// Length (≥ 2).
+        n: usize,
+        /// Block growth.
+        eps: f64,
+    },
+    /// Reed–Solomon code.
+    Rs {
+        /// Length.
+        n: usize,
+        /// Dimension.
+        k: usize,
+        /// Prime field size > n.
+        q: usize,
+        /// Seed of the points and shift.
+        seed: u64,
+    },
+    /// A random linear code.
+    Code {
+        /// Length.
+        n: usize,
+        /// Dimension.
+        k: usize,
+        /// Prime field size.
+        q: usize,
+        /// Seed of the generator and shift.
+        seed: u64,
+    },
+    /// A stationary Markov chain.
+    Markov {
+        /// Length (≥ 2).
+        n: usize,
+        /// Its transitions.
+        chain: ChainSpec,
+    },
+    /// A random hidden Markov model.
+    Hmm {
+        /// Length.
+        n: usize,
+        /// Hidden states (≥ 2).
+        states: usize,
+        /// Alphabet size.
+        q: usize,
+        /// Seed of the parameters.
+        seed: u64,
+    },
+    /// A random mixture of products.
+    Mixture {
+        /// Length.
+        n: usize,
+        /// Alphabet size.
+        q: usize,
+        /// Number of components.
+        components: usize,
+        /// Seed of the parameters.
+        seed: u64,
+    },
+    /// An explicit table read from a file.
+    Table {
+        /// The file.
+        path: String,
+    },
+}
+
+/// The valid family names.
+pub const DIST_NAMES: &[&str] = &[
+    "product",
+    "parity",
+    "repeat",
+    "mds",
+    "logfactor",
+    "rs",
+    "code",
+    "markov",
+    "hmm",
+    "mixture",
+    "table",
+];
+
+fn dist_keys(name: &str) -> &'static [&'static str] {
+    match name {
+        "product" => &["n", "q", "seed"],
+        "repeat" => &["n", "q"],
+        "mds" => &["n", "k", "q"],
+        "logfactor" => &["n", "eps"],
+        "rs" | "code" => &["n", "k", "q", "seed"],
+        "markov" => &["n", "q", "stay", "matrix"],
+        "hmm" => &["n", "states", "q", "seed"],
+        "mixture" => &["n", "q", "components", "seed"],
+        _ => &["n"],
+    }
+}
+
+fn usage(name: &str) -> &'static str {
+    match name {
+        "product" => "product:n=N[,q=Q,seed=S]",
+        "parity" => "parity:n=N",
+        "repeat" => "repeat:n=N,q=Q",
+        "mds" => "mds:n=N,k=K,q=Q",
+        "logfactor" => "logfactor:n=N,eps=E",
+        "rs" => "rs:n=N,k=K,q=Q[,seed=S]",
+        "code" => "code:n=N,k=K,q=Q[,seed=S]",
+        "markov" => "markov:n=N,q=Q,stay=P or markov:n=N,matrix=FILE",
+        "hmm" => "hmm:n=N,states=S,q=Q[,seed=S]",
+        "mixture" => "mixture:n=N,q=Q,components=M[,seed=S]",
+        _ => "table:FILE",
+    }
+}
+
+/// A file's contents that a spec refers to, parsed by the caller (the core reads no files).
+#[derive(Debug, Clone, PartialEq)]
+pub enum FileData {
+    /// `table:FILE`: q, n and the q^n probabilities.
+    Table {
+        /// Alphabet size.
+        q: usize,
+        /// Length.
+        n: usize,
+        /// Probabilities, position 1 most significant.
+        p: Vec<f64>,
+    },
+    /// `markov:…,matrix=FILE`: the rows of the transition matrix.
+    Matrix(Vec<Vec<f64>>),
+}
+
+/// Why a distribution could not be built.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DistError {
+    /// The spec itself.
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    /// The table.
+    #[error(transparent)]
+    Table(#[from] TableError),
+    /// The chain.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// A curve-only family was asked for samples.
+    #[error("{name} is a closed-form curve without a sampler; use {instead}")]
+    NotSamplable {
+        /// The family.
+        name: &'static str,
+        /// What to use instead.
+        instead: &'static str,
+    },
+    /// The spec needs a file's contents.
+    #[error("{name} needs the contents of {path}")]
+    NeedsFile {
+        /// The family.
+        name: &'static str,
+        /// The file.
+        path: String,
+    },
+}
+
+impl DistSpec {
+    /// Parses a distribution spec and checks its parameters.
+    ///
+    /// # Errors
+    ///
+    /// A [`SpecError`] naming the part at fault: unknown family or key, missing or malformed
+    /// value, or a value outside its domain (`BadValue`).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use unmask_core::DistSpec;
+    /// let d = DistSpec::parse("mds:n=4,k=2,q=5")?;
+    /// let z = d.closed_curve().unwrap();
+    /// assert_eq!(z.z()[..2], [0.0, 0.0]);
+    /// assert!((z.z()[2] - 5f64.ln()).abs() < 1e-15);
+    /// # Ok::<(), unmask_core::SpecError>(())
+    /// ```
+    pub fn parse(spec: &str) -> Result<Self, SpecError> {
+        if let Some(path) = spec.trim().strip_prefix("table:") {
+            if path.trim().is_empty() || path.contains('=') {
+                return Err(SpecError::MissingKey {
+                    name: "table".into(),
+                    key: "FILE",
+                    usage: "table:FILE",
+                });
+            }
+            return Ok(DistSpec::Table {
+                path: path.trim().to_string(),
+            });
+        }
+        let p = Params::parse(spec, DIST_NAMES, dist_keys)?;
+        let name = p.name();
+        let bad = |key: &str, value: String, expected: &'static str| SpecError::BadValue {
+            name: name.to_string(),
+            key: key.to_string(),
+            value,
+            expected,
+        };
+        let need = |key: &'static str| -> Result<usize, SpecError> {
+            p.require(p.usize(key)?, key, usage(name))
+        };
+        let at_least =
+            |key: &'static str, min: usize, what: &'static str| -> Result<usize, SpecError> {
+                let v = need(key)?;
+                if v < min {
+                    Err(bad(key, v.to_string(), what))
+                } else {
+                    Ok(v)
+                }
+            };
+        let seed = p.usize("seed")?.unwrap_or(0) as u64;
+        let min_n = if matches!(name, "parity" | "logfactor" | "markov") {
+            2
+        } else {
+            1
+        };
+        let n = at_least(
+            "n",
+            min_n,
+            if min_n == 2 {
+                "a length ≥ 2"
+            } else {
+                "a length ≥ 1"
+            },
+        )?;
+        let prime = |key: &'static str, q: usize| -> Result<usize, SpecError> {
+            if field::is_prime(q as u64) && q < 1 << 31 {
+                Ok(q)
+            } else {
+                Err(bad(key, q.to_string(), "a prime field size"))
+            }
+        };
+        let dimension = |k: usize| -> Result<usize, SpecError> {
+            if k == 0 || k > n {
+                Err(bad("k", k.to_string(), "a dimension between 1 and n"))
+            } else {
+                Ok(k)
+            }
+        };
+        Ok(match name {
+            "product" => DistSpec::Product {
+                n,
+                q: match p.usize("q")? {
+                    None => 2,
+                    Some(q) if q >= 1 => q,
+                    Some(q) => return Err(bad("q", q.to_string(), "an alphabet size ≥ 1")),
+                },
+                seed,
+            },
+            "parity" => DistSpec::Parity { n },
+            "repeat" => DistSpec::Repeat {
+                n,
+                q: at_least("q", 1, "an alphabet size ≥ 1")?,
+            },
+            "mds" => DistSpec::Mds {
+                n,
+                k: dimension(need("k")?)?,
+                q: at_least("q", 2, "a field size ≥ 2")?,
+            },
+            "logfactor" => {
+                let eps = p.require(p.f64("eps")?, "eps", usage(name))?;
+                if !(eps > 0.0 && eps <= 1.0) {
+                    return Err(bad("eps", eps.to_string(), "a growth rate 0 < eps ≤ 1"));
+                }
+                DistSpec::LogFactor { n, eps }
+            }
+            "rs" => {
+                let k = dimension(need("k")?)?;
+                let q = prime("q", need("q")?)?;
+                if q <= n {
+                    return Err(bad(
+                        "q",
+                        q.to_string(),
+                        "a prime q > n (distinct evaluation points)",
+                    ));
+                }
+                DistSpec::Rs { n, k, q, seed }
+            }
+            "code" => DistSpec::Code {
+                n,
+                k: dimension(need("k")?)?,
+                q: prime("q", need("q")?)?,
+                seed,
+            },
+            "markov" => {
+                let chain = match (p.has("matrix"), p.has("q") || p.has("stay")) {
+                    (true, false) => ChainSpec::Matrix {
+                        path: spec
+                            .split("matrix=")
+                            .nth(1)
+                            .unwrap_or("")
+                            .split(',')
+                            .next()
+                            .unwrap_or("")
+                            .trim()
+                            .to_string(),
+                    },
+                    (false, _) => {
+                        let q = at_least("q", 2, "an alphabet size ≥ 2")?;
+                        let stay = p.require(p.f64("stay")?, "stay", usage(name))?;
+                        if !(0.0..=1.0).contains(&stay) {
+                            return Err(bad("stay", stay.to_string(), "a probability in [0, 1]"));
+                        }
+                        ChainSpec::Stay { q, stay }
+                    }
+                    (true, true) => {
+                        return Err(SpecError::Malformed {
+                            name: "markov".into(),
+                            part: "give either q= and stay= or matrix=, not both".into(),
+                        });
+                    }
+                };
+                DistSpec::Markov { n, chain }
+            }
+            "hmm" => DistSpec::Hmm {
+                n,
+                states: at_least("states", 2, "at least 2 hidden states")?,
+                q: at_least("q", 2, "an alphabet size ≥ 2")?,
+                seed,
+            },
+            _ => DistSpec::Mixture {
+                n,
+                q: at_least("q", 2, "an alphabet size ≥ 2")?,
+                components: at_least("components", 1, "at least 1 component")?,
+                seed,
+            },
+        })
+    }
+
+    /// The file this spec needs, if any.
+    pub fn file(&self) -> Option<&str> {
+        match self {
+            DistSpec::Table { path } => Some(path),
+            DistSpec::Markov {
+                chain: ChainSpec::Matrix { path },
+                ..
+            } => Some(path),
+            _ => None,
+        }
+    }
+
+    /// The curve when it is known in closed form (no distribution needs to be built).
+    pub fn closed_curve(&self) -> Option<InformationCurve> {
+        let z = match *self {
+            DistSpec::Product { n, .. } => vec![0.0; n],
+            DistSpec::Parity { n } => {
+                let mut z = vec![0.0; n];
+                z[n - 1] = std::f64::consts::LN_2;
+                z
+            }
+            DistSpec::Repeat { n, q } => {
+                let mut z = vec![(q as f64).ln(); n];
+                z[0] = 0.0;
+                z
+            }
+            DistSpec::Mds { n, k, q } | DistSpec::Rs { n, k, q, .. } => (1..=n)
+                .map(|j| if j > k { (q as f64).ln() } else { 0.0 })
+                .collect(),
+            DistSpec::LogFactor { n, eps } => log_factor(n, eps),
+            _ => return None,
+        };
+        Some(InformationCurve::new(z).expect("closed-form curves are valid"))
+    }
+
+    /// Builds the samplable distribution. `file` carries the contents of [`DistSpec::file`].
+    ///
+    /// # Errors
+    ///
+    /// [`DistError::NotSamplable`] for curve-only families, [`DistError::NeedsFile`] when the
+    /// file's contents are missing, and the family's validation errors.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use unmask_core::{DistSpec, Oracle};
+    /// let markov = DistSpec::parse("markov:n=8,q=3,stay=0.9")?.build(None)?;
+    /// assert_eq!((markov.len(), markov.vocab_size()), (8, 3));
+    /// assert!(markov.exact_curve().is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn build(&self, file: Option<FileData>) -> Result<Family, DistError> {
+        let rng = |seed: u64| ChaCha8Rng::seed_from_u64(seed);
+        Ok(match (self, file) {
+            (DistSpec::Product { n, q, seed }, _) => {
+                Family::Product(Product::random(*n, *q, &mut rng(*seed)))
+            }
+            (DistSpec::Parity { n }, _) => Family::Code(Code::parity(*n)),
+            (DistSpec::Repeat { n, q }, _) => Family::Repeat(Repeat { n: *n, q: *q }),
+            (DistSpec::Mds { .. }, _) => {
+                return Err(DistError::NotSamplable {
+                    name: "mds",
+                    instead: "rs:n=N,k=K,q=Q with a prime q > n",
+                });
+            }
+            (DistSpec::LogFactor { .. }, _) => {
+                return Err(DistError::NotSamplable {
+                    name: "logfactor",
+                    instead: "its curve with eval/plan/compare",
+                });
+            }
+            (DistSpec::Rs { n, k, q, seed }, _) => {
+                Family::Code(Code::reed_solomon(*n, *k, *q as u32, &mut rng(*seed)))
+            }
+            (DistSpec::Code { n, k, q, seed }, _) => {
+                Family::Code(Code::random(*n, *k, *q as u32, &mut rng(*seed)))
+            }
+            (
+                DistSpec::Markov {
+                    n,
+                    chain: ChainSpec::Stay { q, stay },
+                },
+                _,
+            ) => Family::Markov(Markov::new(*n, Transition::Stay { q: *q, stay: *stay })?),
+            (
+                DistSpec::Markov {
+                    n,
+                    chain: ChainSpec::Matrix { .. },
+                },
+                Some(FileData::Matrix(rows)),
+            ) => {
+                let q = rows.len();
+                if let Some(bad) = rows.iter().find(|r| r.len() != q) {
+                    return Err(ChainError::Shape {
+                        rows: q,
+                        cols: bad.len(),
+                    }
+                    .into());
+                }
+                let p = rows.into_iter().flatten().collect();
+                Family::Markov(Markov::new(*n, Transition::Dense { q, p })?)
+            }
+            (DistSpec::Hmm { n, states, q, seed }, _) => {
+                Family::Hmm(Hmm::random(*n, *states, *q, &mut rng(*seed)))
+            }
+            (
+                DistSpec::Mixture {
+                    n,
+                    q,
+                    components,
+                    seed,
+                },
+                _,
+            ) => Family::Mixture(Mixture::random(*n, *q, *components, &mut rng(*seed))),
+            (DistSpec::Table { .. }, Some(FileData::Table { q, n, p })) => {
+                Family::Table(Table::new(q, n, p)?)
+            }
+            (spec, _) => {
+                return Err(DistError::NeedsFile {
+                    name: spec.name(),
+                    path: spec.file().unwrap_or_default().to_string(),
+                });
+            }
+        })
+    }
+
+    /// The family's name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            DistSpec::Product { .. } => "product",
+            DistSpec::Parity { .. } => "parity",
+            DistSpec::Repeat { .. } => "repeat",
+            DistSpec::Mds { .. } => "mds",
+            DistSpec::LogFactor { .. } => "logfactor",
+            DistSpec::Rs { .. } => "rs",
+            DistSpec::Code { .. } => "code",
+            DistSpec::Markov { .. } => "markov",
+            DistSpec::Hmm { .. } => "hmm",
+            DistSpec::Mixture { .. } => "mixture",
+            DistSpec::Table { .. } => "table",
+        }
+    }
+}
+
+impl std::fmt::Display for DistSpec {
+    /// The canonical spec string.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DistSpec::Product { n, q, seed } => write!(f, "product:n={n},q={q},seed={seed}"),
+            DistSpec::Parity { n } => write!(f, "parity:n={n}"),
+            DistSpec::Repeat { n, q } => write!(f, "repeat:n={n},q={q}"),
+            DistSpec::Mds { n, k, q } => write!(f, "mds:n={n},k={k},q={q}"),
+            DistSpec::LogFactor { n, eps } => write!(f, "logfactor:n={n},eps={eps}"),
+            DistSpec::Rs { n, k, q, seed } => write!(f, "rs:n={n},k={k},q={q},seed={seed}"),
+            DistSpec::Code { n, k, q, seed } => write!(f, "code:n={n},k={k},q={q},seed={seed}"),
+            DistSpec::Markov {
+                n,
+                chain: ChainSpec::Stay { q, stay },
+            } => {
+                write!(f, "markov:n={n},q={q},stay={stay}")
+            }
+            DistSpec::Markov {
+                n,
+                chain: ChainSpec::Matrix { path },
+            } => {
+                write!(f, "markov:n={n},matrix={path}")
+            }
+            DistSpec::Hmm { n, states, q, seed } => {
+                write!(f, "hmm:n={n},states={states},q={q},seed={seed}")
+            }
+            DistSpec::Mixture {
+                n,
+                q,
+                components,
+                seed,
+            } => {
+                write!(f, "mixture:n={n},q={q},components={components},seed={seed}")
+            }
+            DistSpec::Table { path } => write!(f, "table:{path}"),
+        }
+    }
+}
+
+/// Largest n for which a random code's curve is computed by enumerating all subsets.
+pub const CODE_ENUMERATE_MAX: usize = 20;
+
+/// A samplable distribution with an exact conditional-marginal oracle.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Family {
+    /// Independent positions.
+    Product(Product),
+    /// A repeated symbol.
+    Repeat(Repeat),
+    /// An affine linear code (parity, random, Reed–Solomon).
+    Code(Code),
+    /// A stationary Markov chain.
+    Markov(Markov),
+    /// A hidden Markov model.
+    Hmm(Hmm),
+    /// A mixture of products.
+    Mixture(Mixture),
+    /// An explicit table.
+    Table(Table),
+}
+
+impl Family {
+    /// Parses a spec (shorthand for [`DistSpec::parse`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`DistSpec::parse`].
+    pub fn parse(spec: &str) -> Result<DistSpec, SpecError> {
+        DistSpec::parse(spec)
+    }
+
+    /// An exact draw `x ~ μ`.
+    pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Vec<u32> {
+        match self {
+            Family::Product(d) => d.sample(rng),
+            Family::Repeat(d) => d.sample(rng),
+            Family::Code(d) => d.sample(rng),
+            Family::Markov(d) => d.sample(rng),
+            Family::Hmm(d) => d.sample(rng),
+            Family::Mixture(d) => d.sample(rng),
+            Family::Table(d) => d.sample(rng),
+        }
+    }
+
+    /// `ln μ(x)` (−∞ outside the support).
+    ///
+    /// # Panics
+    ///
+    /// If `x` has the wrong length or a symbol ≥ q.
+    pub fn ln_pmf(&self, x: &[u32]) -> f64 {
+        assert_eq!(x.len(), self.len(), "sequence length");
+        match self {
+            Family::Product(d) => d.ln_pmf(x),
+            Family::Repeat(d) => d.ln_pmf(x),
+            Family::Code(d) => d.ln_pmf(x),
+            Family::Markov(d) => d.ln_pmf(x),
+            Family::Hmm(d) => d.ln_pmf(x),
+            Family::Mixture(d) => d.ln_pmf(x),
+            Family::Table(d) => d.ln_pmf(x),
+        }
+    }
+
+    /// `H(X)` in nats when known exactly.
+    pub fn entropy(&self) -> Option<f64> {
+        match self {
+            Family::Product(d) => Some(d.entropy()),
+            Family::Repeat(d) => Some((d.q as f64).ln()),
+            Family::Code(d) => Some(d.entropy()),
+            Family::Markov(d) => Some(d.entropy()),
+            Family::Table(d) => Some(d.entropy()),
+            Family::Hmm(_) | Family::Mixture(_) => None,
+        }
+    }
+
+    /// The exact information curve when the structure gives it: closed forms, the O(n²) Markov
+    /// formula, subset enumeration for small codes and tables. None for HMMs and mixtures (use
+    /// [`crate::estimate_curve`]).
+    pub fn exact_curve(&self) -> Option<InformationCurve> {
+        let n = self.len();
+        match self {
+            Family::Product(_) => InformationCurve::new(vec![0.0; n]).ok(),
+            Family::Repeat(d) => {
+                let mut z = vec![(d.q as f64).ln(); n];
+                z[0] = 0.0;
+                InformationCurve::new(z).ok()
+            }
+            Family::Code(d) => d.exact_curve(CODE_ENUMERATE_MAX),
+            Family::Markov(d) => Some(d.exact_curve()),
+            Family::Table(d) => d.exact_curve(),
+            Family::Hmm(_) | Family::Mixture(_) => None,
+        }
+    }
+
+    /// A Monte Carlo curve from the family's structure, with standard errors (nats), where
+    /// one exists: for codes, ranks of `permutations` random column orders (each prefix is a
+    /// uniform subset). None for other families (use [`crate::estimate_profile`]).
+    pub fn structural_estimate(
+        &self,
+        permutations: usize,
+        seed: u64,
+    ) -> Option<(Vec<f64>, Vec<f64>)> {
+        match self {
+            Family::Code(d) => {
+                Some(d.estimate_curve(permutations, &mut ChaCha8Rng::seed_from_u64(seed)))
+            }
+            _ => None,
+        }
+    }
+
+    /// For codes, whether x is a codeword; None for other families.
+    pub fn is_codeword(&self, x: &[u32]) -> Option<bool> {
+        match self {
+            Family::Code(d) => Some(d.contains(x)),
+            _ => None,
+        }
+    }
+}
+
+impl Oracle for Family {
+    type Error = Infallible;
+
+    fn len(&self) -> usize {
+        match self {
+            Family::Product(d) => d.len(),
+            Family::Repeat(d) => d.n,
+            Family::Code(d) => d.len(),
+            Family::Markov(d) => d.len(),
+            Family::Hmm(d) => d.len(),
+            Family::Mixture(d) => d.len(),
+            Family::Table(d) => d.len(),
+        }
+    }
+
+    fn vocab_size(&self) -> usize {
+        match self {
+            Family::Product(d) => d.q(),
+            Family::Repeat(d) => d.q,
+            Family::Code(d) => d.q() as usize,
+            Family::Markov(d) => d.q(),
+            Family::Hmm(d) => d.q(),
+            Family::Mixture(d) => d.q(),
+            Family::Table(d) => d.q(),
+        }
+    }
+
+    fn conditional_marginals(
+        &self,
+        partial: &[u32],
+        query: &[usize],
+        out: &mut [f64],
+    ) -> Result<(), Infallible> {
+        assert_eq!(partial.len(), self.len(), "sequence length");
+        assert_eq!(out.len(), query.len() * self.vocab_size(), "output length");
+        match self {
+            Family::Product(d) => d.marginals(query, out),
+            Family::Repeat(d) => d.marginals(partial, out),
+            Family::Code(d) => d.marginals(partial, query, out),
+            Family::Markov(d) => d.marginals(partial, query, out),
+            Family::Hmm(d) => d.marginals(partial, query, out),
+            Family::Mixture(d) => d.marginals(partial, query, out),
+            Family::Table(d) => d.marginals(partial, query, out),
+        }
+        Ok(())
+    }
+}
+
+/// CCL Lemma 28: `f(x) = p_i = (1+ε)^{−i} / (4 ln n)` on the blocks
+/// `B_i = [⌊(1+ε)^i⌋, ⌊(1+ε)^{i+1}⌋ − 1]`, x = 1..n. f decreases, so the curve is its
+/// reflection (digest §12, A5) with the leading zero every curve has:
+///
+/// ```text
+/// Z_1 = 0,   Z_j = f(n + 1 − j)   for j = 2..n      (f(n−1), …, f(1))
+/// ```
+///
+/// Dropping `f(n) ≈ 1/(4 n ln n)` changes the L1 lower bound by that much only.
+fn log_factor(n: usize, eps: f64) -> Vec<f64> {
+    let scale = 1.0 / (4.0 * (n as f64).ln());
+    let mut f = vec![0.0; n + 1]; // f[x] for x = 1..n
+    let mut x = 1usize;
+    let mut i = 0i32;
+    while x <= n {
+        let hi = (1.0 + eps).powi(i + 1).floor();
+        let value = (1.0 + eps).powi(-i) * scale;
+        while x <= n && (x as f64) < hi {
+            f[x] = value;
+            x += 1;
+        }
+        i += 1;
+    }
+    let mut z = vec![0.0; n];
+    for (j, slot) in z.iter_mut().enumerate().skip(1) {
+        *slot = f[n - j]; // paper index j + 1 ↦ f(n + 1 − (j + 1))
+    }
+    z
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closed_forms() {
+        let ln2 = std::f64::consts::LN_2;
+        let c = DistSpec::parse("parity:n=5")
+            .unwrap()
+            .closed_curve()
+            .unwrap();
+        assert_eq!(c.z(), &[0.0, 0.0, 0.0, 0.0, ln2]);
+        assert!((c.tc() - ln2).abs() < 1e-15);
+        assert!((c.dtc() - 4.0 * ln2).abs() < 1e-15);
+        let c = DistSpec::parse("repeat:n=4,q=3")
+            .unwrap()
+            .closed_curve()
+            .unwrap();
+        let l3 = 3f64.ln();
+        assert_eq!(c.z(), &[0.0, l3, l3, l3]);
+        // Repeated token: TC = (n − 1) ln q, DTC = ln q (digest §6).
+        assert!((c.tc() - 3.0 * l3).abs() < 1e-14);
+        assert!((c.dtc() - l3).abs() < 1e-14);
+        let c = DistSpec::parse("mds:n=6,k=2,q=7")
+            .unwrap()
+            .closed_curve()
+            .unwrap();
+        // MDS: TC = (n − k) ln q, DTC = k ln q.
+        assert!((c.tc() - 4.0 * 7f64.ln()).abs() < 1e-14);
+        assert!((c.dtc() - 2.0 * 7f64.ln()).abs() < 1e-14);
+        assert_eq!(
+            DistSpec::parse("product:n=3")
+                .unwrap()
+                .closed_curve()
+                .unwrap()
+                .tc(),
+            0.0
+        );
+    }
+
+    #[test]
+    fn log_factor_profile() {
+        let c = DistSpec::parse("logfactor:n=1000,eps=0.1")
+            .unwrap()
+            .closed_curve()
+            .unwrap();
+        let z = c.z();
+        assert_eq!(z[0], 0.0);
+        // Blocks B_0..B_6 are empty for ε = 0.1 (⌊1.1^7⌋ = 1), so f(1) = p_7.
+        let top = 1.1f64.powi(-7) / (4.0 * 1000f64.ln());
+        assert!((c.z_n() - top).abs() < 1e-15, "Z_n = f(1) = p_7");
+        // Roughly 1/(4 x ln n) with x = n + 1 − j.
+        for j in [10usize, 100, 500, 900] {
+            let x = (1000 + 1 - j) as f64;
+            let approx = 1.0 / (4.0 * x * 1000f64.ln());
+            assert!(
+                z[j - 1] / approx > 0.8 && z[j - 1] / approx < 1.25,
+                "j = {j}"
+            );
+        }
+        // The sum over x of f is at most 1 (so TC ≤ 1).
+        assert!(c.tc() <= 1.0);
+    }
+
+    #[test]
+    fn bad_dists() {
+        for bad in [
+            "",
+            "gauss:n=3",
+            "parity",
+            "parity:n=1",
+            "parity:n=x",
+            "mds:n=4,k=5,q=5",
+            "mds:n=4,k=0,q=5",
+            "mds:n=4,k=2,q=1",
+            "mds:n=4,k=2",
+            "repeat:n=3,q=0",
+            "rs:n=8,k=2,q=7",
+            "rs:n=8,k=2,q=12",
+            "code:n=8,k=2,q=4",
+            "markov:n=8,q=2",
+            "markov:n=8,q=2,stay=1.5",
+            "markov:n=8,q=2,stay=0.5,matrix=m.json",
+            "hmm:n=8,states=1,q=2",
+            "mixture:n=8,q=2,components=0",
+            "table:",
+            "logfactor:n=10,eps=0",
+            "logfactor:n=10,eps=2",
+            "product:n=0",
+            "product:n=3,k=2",
+        ] {
+            assert!(DistSpec::parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+        assert_eq!(
+            DistSpec::parse("mds:n=4,k=2,q=5").unwrap().to_string(),
+            "mds:n=4,k=2,q=5"
+        );
+    }
+}

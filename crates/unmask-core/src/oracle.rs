@@ -1,0 +1,139 @@
+//! The conditional-marginal oracle: the contract of one masked-diffusion forward pass.
+//!
+//! # Definitions
+//!
+//! Given a partially revealed sequence `x_T` (masked positions hold [`MASK`]), the oracle
+//! returns, for every queried masked position i, the conditional marginal `μ(X_i = v | x_T)`
+//! over the vocabulary (CCL Definition 11). One call is one forward pass (one NFE). Exact
+//! distributions ([`crate::Family`]) implement it; a trained model is another implementation.
+//!
+//! # Design
+//!
+//! Oracles return probabilities and the sampler draws, so the trait mentions no RNG type (a
+//! neural backend on another `rand` major can implement it). `&self` is immutable and the trait
+//! requires `Sync`, so one oracle serves many sampling threads. When `x_T` has probability 0
+//! under μ the answer is arbitrary; exact oracles return the uniform law, as the paper's
+//! lower-bound section fixes.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The token value of a masked position.
+pub const MASK: u32 = u32::MAX;
+
+/// One forward pass of a masked diffusion model (see the [module docs](self)).
+pub trait Oracle: Sync {
+    /// The error of a call; exact oracles use [`std::convert::Infallible`].
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Sequence length n.
+    fn len(&self) -> usize;
+
+    /// Vocabulary size q.
+    fn vocab_size(&self) -> usize;
+
+    /// Writes `μ(X_i = v | x_T)` for every i in `query` (masked positions of `partial`),
+    /// row-major into `out` (`out.len() == query.len() · vocab_size()`).
+    ///
+    /// # Errors
+    ///
+    /// Whatever the implementation's forward pass can fail with.
+    ///
+    /// # Panics
+    ///
+    /// Implementations may panic when `partial.len() != len()`, a queried position is out of
+    /// range, or `out` has the wrong length.
+    fn conditional_marginals(
+        &self,
+        partial: &[u32],
+        query: &[usize],
+        out: &mut [f64],
+    ) -> Result<(), Self::Error>;
+
+    /// Always false for a usable oracle; present for symmetry with `len`.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<O: Oracle + ?Sized> Oracle for &O {
+    type Error = O::Error;
+
+    fn len(&self) -> usize {
+        (**self).len()
+    }
+
+    fn vocab_size(&self) -> usize {
+        (**self).vocab_size()
+    }
+
+    fn conditional_marginals(
+        &self,
+        partial: &[u32],
+        query: &[usize],
+        out: &mut [f64],
+    ) -> Result<(), Self::Error> {
+        (**self).conditional_marginals(partial, query, out)
+    }
+}
+
+/// Wraps an oracle and counts its calls (forward passes, NFE), thread-safely.
+///
+/// # Example
+///
+/// ```
+/// use unmask_core::{Counting, Family, Oracle, MASK};
+/// let dist = Family::parse("repeat:n=3,q=4")?.build(None)?;
+/// let counted = Counting::new(&dist);
+/// let mut out = vec![0.0; 4];
+/// counted.conditional_marginals(&[MASK, 2, MASK], &[0], &mut out).unwrap();
+/// assert_eq!(out, vec![0.0, 0.0, 1.0, 0.0]); // the revealed copy decides
+/// assert_eq!(counted.calls(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Counting<O> {
+    inner: O,
+    calls: AtomicU64,
+}
+
+impl<O> Counting<O> {
+    /// Starts counting at zero.
+    pub fn new(inner: O) -> Self {
+        Counting {
+            inner,
+            calls: AtomicU64::new(0),
+        }
+    }
+
+    /// Calls made so far.
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// The wrapped oracle.
+    pub fn into_inner(self) -> O {
+        self.inner
+    }
+}
+
+impl<O: Oracle> Oracle for Counting<O> {
+    type Error = O::Error;
+
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn vocab_size(&self) -> usize {
+        self.inner.vocab_size()
+    }
+
+    fn conditional_marginals(
+        &self,
+        partial: &[u32],
+        query: &[usize],
+        out: &mut [f64],
+    ) -> Result<(), Self::Error> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.inner.conditional_marginals(partial, query, out)
+    }
+}

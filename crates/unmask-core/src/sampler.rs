@@ -1,0 +1,464 @@
+//! Masked-diffusion samplers over any [`Oracle`]: the paper's random-order sampler, fixed
+//! subsets, LLaDA's confidence order, and the adaptive entropy-bounded and threshold rules.
+//!
+//! # Definitions
+//!
+//! Every step makes one oracle call (one forward pass, counted in [`Sample::nfe`], zero-count
+//! steps included) on the current partial sequence and reveals a set of masked positions:
+//!
+//! - [`Rule::RandomOrder`]: a uniform permutation cut into the schedule's blocks; each revealed
+//!   token is drawn independently from its conditional marginal (CCL Definition 15);
+//! - [`Rule::FixedOrder`]: the same with a given order (CCL Definition 14);
+//! - [`Rule::Confidence`]: LLaDA `low_confidence` — propose a token at every masked position
+//!   (argmax at temperature 0, else a draw from `p^{1/T}` normalised), and commit the `s_i`
+//!   proposals with the highest model probability (ties: lower position first);
+//! - [`Rule::EntropyBound`]: EB-sampler — sort masked positions by marginal entropy, ascending,
+//!   and commit the largest prefix with `Σ H − max H ≤ γ` (at least one), drawing each token
+//!   from its marginal;
+//! - [`Rule::Threshold`]: Fast-dLLM — commit every position whose top probability is ≥ τ (at
+//!   least the most confident one), drawing each token from its marginal.
+//!
+//! # Reproducibility
+//!
+//! [`sample_batch`] gives sample i its own ChaCha8 stream `(seed, i)` and runs samples in
+//! parallel with rayon; results are returned in index order, so they do not depend on the
+//! number of threads.
+
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+
+use crate::dist::markov::entropy;
+use crate::oracle::{MASK, Oracle};
+use crate::schedule::Schedule;
+
+/// How each step chooses what to reveal (see the [module docs](self)).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Rule {
+    /// CCL's random-order sampler with a schedule.
+    RandomOrder(Schedule),
+    /// A fixed reveal order cut into the schedule's blocks.
+    FixedOrder {
+        /// A permutation of `0..n`.
+        order: Vec<usize>,
+        /// Block sizes.
+        schedule: Schedule,
+    },
+    /// LLaDA `low_confidence` with a schedule.
+    Confidence {
+        /// Tokens committed per step.
+        schedule: Schedule,
+        /// Proposal temperature (0 = argmax).
+        temperature: f64,
+    },
+    /// EB-sampler with entropy budget γ (nats).
+    EntropyBound {
+        /// The budget γ ≥ 0.
+        gamma: f64,
+    },
+    /// Confidence threshold τ.
+    Threshold {
+        /// The threshold in [0, 1].
+        tau: f64,
+    },
+}
+
+/// Why sampling failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SampleError<E> {
+    /// The oracle failed.
+    #[error(transparent)]
+    Oracle(E),
+    /// The rule's schedule or order does not fit the oracle's length.
+    #[error("the rule is for {rule} tokens but the oracle has n = {n}")]
+    Length {
+        /// Tokens in the rule.
+        rule: usize,
+        /// The oracle's length.
+        n: usize,
+    },
+    /// The fixed order is not a permutation.
+    #[error("the fixed order is not a permutation of 0..{n}")]
+    NotPermutation {
+        /// The length.
+        n: usize,
+    },
+    /// A parameter is outside its domain.
+    #[error("{key} = {value} is invalid: expected {expected}")]
+    BadParameter {
+        /// Parameter name.
+        key: &'static str,
+        /// The value.
+        value: f64,
+        /// Its domain.
+        expected: &'static str,
+    },
+}
+
+/// One generated sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sample {
+    /// The tokens.
+    pub tokens: Vec<u32>,
+    /// Tokens revealed at each step (one entry per forward pass).
+    pub counts: Vec<usize>,
+}
+
+impl Sample {
+    /// Forward passes used.
+    pub fn nfe(&self) -> usize {
+        self.counts.len()
+    }
+}
+
+impl Rule {
+    /// Checks the rule against a sequence length.
+    ///
+    /// # Errors
+    ///
+    /// [`SampleError::Length`], [`SampleError::NotPermutation`], [`SampleError::BadParameter`].
+    pub fn check<E>(&self, n: usize) -> Result<(), SampleError<E>> {
+        let fits = |s: &Schedule| {
+            if s.len() == n {
+                Ok(())
+            } else {
+                Err(SampleError::Length { rule: s.len(), n })
+            }
+        };
+        match self {
+            Rule::RandomOrder(s) => fits(s),
+            Rule::FixedOrder { order, schedule } => {
+                fits(schedule)?;
+                let mut seen = vec![false; n];
+                for &i in order {
+                    if i >= n || std::mem::replace(&mut seen[i], true) {
+                        return Err(SampleError::NotPermutation { n });
+                    }
+                }
+                if order.len() == n {
+                    Ok(())
+                } else {
+                    Err(SampleError::NotPermutation { n })
+                }
+            }
+            Rule::Confidence {
+                schedule,
+                temperature,
+            } => {
+                if !(temperature.is_finite() && *temperature >= 0.0) {
+                    return Err(SampleError::BadParameter {
+                        key: "temperature",
+                        value: *temperature,
+                        expected: "a finite temperature ≥ 0",
+                    });
+                }
+                fits(schedule)
+            }
+            Rule::EntropyBound { gamma } => {
+                if gamma.is_finite() && *gamma >= 0.0 {
+                    Ok(())
+                } else {
+                    Err(SampleError::BadParameter {
+                        key: "gamma",
+                        value: *gamma,
+                        expected: "a finite budget ≥ 0",
+                    })
+                }
+            }
+            Rule::Threshold { tau } => {
+                if (0.0..=1.0).contains(tau) {
+                    Ok(())
+                } else {
+                    Err(SampleError::BadParameter {
+                        key: "tau",
+                        value: *tau,
+                        expected: "a probability in [0, 1]",
+                    })
+                }
+            }
+        }
+    }
+}
+
+/// A categorical draw from a probability row (by inversion).
+fn draw<R: Rng + ?Sized>(row: &[f64], rng: &mut R) -> u32 {
+    crate::dist::markov::draw(row, rng)
+}
+
+fn argmax(row: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, &v) in row.iter().enumerate() {
+        if v > row[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+/// Generates one sequence.
+///
+/// # Errors
+///
+/// The rule's validation errors, or the oracle's error.
+///
+/// # Example
+///
+/// ```
+/// use rand::SeedableRng;
+/// use unmask_core::{sample, DistSpec, Rule, Schedule};
+/// let parity = DistSpec::parse("parity:n=8")?.build(None)?;
+/// let rule = Rule::RandomOrder(Schedule::from_counts(vec![7, 1])?);
+/// let s = sample(&parity, &rule, &mut rand_chacha::ChaCha8Rng::seed_from_u64(7))?;
+/// assert_eq!(s.nfe(), 2);
+/// assert_eq!(s.tokens.iter().sum::<u32>() % 2, 0); // (n − 1, 1) is exact for parity
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn sample<O: Oracle, R: Rng + ?Sized>(
+    oracle: &O,
+    rule: &Rule,
+    rng: &mut R,
+) -> Result<Sample, SampleError<O::Error>> {
+    let n = oracle.len();
+    let q = oracle.vocab_size();
+    rule.check(n)?;
+    let mut x = vec![MASK; n];
+    let mut counts = Vec::new();
+    let mut out = Vec::new();
+    let call = |x: &[u32], query: &[usize], out: &mut Vec<f64>| {
+        out.resize(query.len() * q, 0.0);
+        oracle
+            .conditional_marginals(x, query, out)
+            .map_err(SampleError::Oracle)
+    };
+    match rule {
+        Rule::RandomOrder(schedule) | Rule::FixedOrder { schedule, .. } => {
+            let order = match rule {
+                Rule::FixedOrder { order, .. } => order.clone(),
+                _ => {
+                    let mut order: Vec<usize> = (0..n).collect();
+                    order.shuffle(rng);
+                    order
+                }
+            };
+            for (start, count) in schedule.blocks() {
+                let block = &order[start..start + count];
+                call(&x, block, &mut out)?;
+                for (row, &i) in out.chunks(q).zip(block) {
+                    x[i] = draw(row, rng);
+                }
+                counts.push(count);
+            }
+        }
+        Rule::Confidence {
+            schedule,
+            temperature,
+        } => {
+            for &count in schedule.counts() {
+                let masked: Vec<usize> = (0..n).filter(|&i| x[i] == MASK).collect();
+                call(&x, &masked, &mut out)?;
+                let mut proposals: Vec<(f64, usize, u32)> = masked
+                    .iter()
+                    .zip(out.chunks(q))
+                    .map(|(&i, row)| {
+                        let v = if *temperature == 0.0 {
+                            argmax(row)
+                        } else {
+                            let tempered: Vec<f64> =
+                                row.iter().map(|p| p.powf(1.0 / temperature)).collect();
+                            let total: f64 = tempered.iter().sum();
+                            let normalised: Vec<f64> = tempered.iter().map(|t| t / total).collect();
+                            draw(&normalised, rng) as usize
+                        };
+                        (row[v], i, v as u32)
+                    })
+                    .collect();
+                proposals.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+                for &(_, i, v) in proposals.iter().take(count) {
+                    x[i] = v;
+                }
+                counts.push(count);
+            }
+        }
+        Rule::EntropyBound { .. } | Rule::Threshold { .. } => {
+            while x.contains(&MASK) {
+                let masked: Vec<usize> = (0..n).filter(|&i| x[i] == MASK).collect();
+                call(&x, &masked, &mut out)?;
+                let chosen = adaptive_choice(rule, &out, q);
+                for &slot in &chosen {
+                    x[masked[slot]] = draw(&out[slot * q..(slot + 1) * q], rng);
+                }
+                counts.push(chosen.len());
+            }
+        }
+    }
+    Ok(Sample { tokens: x, counts })
+}
+
+/// Which of the queried rows an adaptive rule commits (indices into the rows).
+pub(crate) fn adaptive_choice(rule: &Rule, marginals: &[f64], q: usize) -> Vec<usize> {
+    let rows = marginals.len() / q;
+    match rule {
+        Rule::EntropyBound { gamma } => {
+            let mut by_entropy: Vec<(f64, usize)> = (0..rows)
+                .map(|r| (entropy(&marginals[r * q..(r + 1) * q]), r))
+                .collect();
+            by_entropy.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            // Ascending order: with r added, the prefix's Σ H − max H is the sum before r.
+            let mut total = 0.0;
+            let mut chosen = Vec::new();
+            for &(h, r) in &by_entropy {
+                if !chosen.is_empty() && total > *gamma {
+                    break;
+                }
+                chosen.push(r);
+                total += h;
+            }
+            chosen
+        }
+        Rule::Threshold { tau } => {
+            let top: Vec<(f64, usize)> = (0..rows)
+                .map(|r| {
+                    let row = &marginals[r * q..(r + 1) * q];
+                    (row[argmax(row)], r)
+                })
+                .collect();
+            let mut chosen: Vec<usize> = top.iter().filter(|t| t.0 >= *tau).map(|t| t.1).collect();
+            if chosen.is_empty() {
+                let best = top
+                    .iter()
+                    .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))
+                    .expect("at least one masked position");
+                chosen.push(best.1);
+            }
+            chosen
+        }
+        _ => unreachable!("only adaptive rules choose by marginals"),
+    }
+}
+
+/// `count` samples in parallel; sample i uses the ChaCha8 stream `(seed, first + i)`.
+///
+/// # Errors
+///
+/// The first error any sample met.
+pub fn sample_batch<O: Oracle>(
+    oracle: &O,
+    rule: &Rule,
+    count: usize,
+    seed: u64,
+    first: u64,
+) -> Result<Vec<Sample>, SampleError<O::Error>>
+where
+    O::Error: Send,
+{
+    rule.check(oracle.len())?;
+    (0..count)
+        .into_par_iter()
+        .map(|i| sample(oracle, rule, &mut stream(seed, first + i as u64)))
+        .collect()
+}
+
+/// The generator of work item `index` under `seed`: ChaCha8 with the item as its stream, so
+/// items are independent and reproducible in any order.
+pub fn stream(seed: u64, index: u64) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(index);
+    rng
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dist::DistSpec;
+    use crate::oracle::Counting;
+
+    fn family(spec: &str) -> crate::Family {
+        DistSpec::parse(spec).unwrap().build(None).unwrap()
+    }
+
+    #[test]
+    fn nfe_equals_steps_and_counts_are_realised() {
+        let d = family("markov:n=12,q=3,stay=0.8");
+        let counted = Counting::new(&d);
+        let schedule = Schedule::from_counts(vec![0, 5, 0, 4, 3]).unwrap();
+        let s = sample(
+            &counted,
+            &Rule::RandomOrder(schedule.clone()),
+            &mut stream(1, 0),
+        )
+        .unwrap();
+        assert_eq!(counted.calls(), 5);
+        assert_eq!(s.counts, schedule.counts());
+        assert!(s.tokens.iter().all(|&t| t < 3));
+        let conf = Rule::Confidence {
+            schedule,
+            temperature: 0.0,
+        };
+        let s = sample(&d, &conf, &mut stream(1, 1)).unwrap();
+        assert!(!s.tokens.contains(&MASK));
+        for rule in [
+            Rule::EntropyBound { gamma: 0.5 },
+            Rule::Threshold { tau: 0.9 },
+        ] {
+            let counted = Counting::new(&d);
+            let s = sample(&counted, &rule, &mut stream(1, 2)).unwrap();
+            assert_eq!(counted.calls() as usize, s.nfe());
+            assert_eq!(s.counts.iter().sum::<usize>(), 12);
+            assert!(s.counts.iter().all(|&c| c >= 1));
+        }
+    }
+
+    #[test]
+    fn adaptive_rules_on_codes() {
+        // Parity: every position is uniform until only one is masked; EB with γ < ln 2 can
+        // only commit one uniform token per step (Σ H − max H = 0 for a single one).
+        let d = family("parity:n=6");
+        let s = sample(&d, &Rule::EntropyBound { gamma: 0.1 }, &mut stream(2, 0)).unwrap();
+        assert_eq!(s.nfe(), 6);
+        assert_eq!(d.is_codeword(&s.tokens), Some(true));
+        // A huge budget commits everything at once: no longer a codeword in general.
+        let s = sample(&d, &Rule::EntropyBound { gamma: 100.0 }, &mut stream(2, 1)).unwrap();
+        assert_eq!(s.nfe(), 1);
+        let s = sample(&d, &Rule::Threshold { tau: 0.99 }, &mut stream(2, 2)).unwrap();
+        assert_eq!(d.is_codeword(&s.tokens), Some(true));
+    }
+
+    #[test]
+    fn batches_do_not_depend_on_threads() {
+        let d = family("hmm:n=10,states=3,q=4,seed=3");
+        let rule = Rule::RandomOrder(Schedule::from_counts(vec![3, 3, 4]).unwrap());
+        let a = sample_batch(&d, &rule, 40, 9, 0).unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .build()
+            .unwrap();
+        let b = pool.install(|| sample_batch(&d, &rule, 40, 9, 0)).unwrap();
+        assert_eq!(a, b);
+        // A shard starting at 20 reproduces the second half.
+        let c = sample_batch(&d, &rule, 20, 9, 20).unwrap();
+        assert_eq!(&a[20..], &c[..]);
+    }
+
+    #[test]
+    fn bad_rules() {
+        let d = family("repeat:n=4,q=2");
+        let wrong = Rule::RandomOrder(Schedule::from_counts(vec![2, 3]).unwrap());
+        assert!(matches!(
+            sample(&d, &wrong, &mut stream(0, 0)),
+            Err(SampleError::Length { rule: 5, n: 4 })
+        ));
+        let not_perm = Rule::FixedOrder {
+            order: vec![0, 1, 1, 3],
+            schedule: Schedule::singletons(4),
+        };
+        assert!(matches!(
+            sample(&d, &not_perm, &mut stream(0, 0)),
+            Err(SampleError::NotPermutation { .. })
+        ));
+        assert!(sample(&d, &Rule::Threshold { tau: 1.5 }, &mut stream(0, 0)).is_err());
+        assert!(sample(&d, &Rule::EntropyBound { gamma: -1.0 }, &mut stream(0, 0)).is_err());
+    }
+}
