@@ -166,3 +166,68 @@ mod tests {
         assert!(parse_steps("-2").is_err());
     }
 }
+
+/// Flags of the commands that run a sampler on a distribution.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Sampling {
+    /// The distribution: product, parity, repeat, rs, code, markov, hmm, mixture or table specs
+    /// (see the README), e.g. markov:n=64,q=4,stay=0.9.
+    #[arg(long, value_name = "SPEC")]
+    pub dist: String,
+    /// Schedule for the random-order and confidence rules (counts or a preset spec).
+    #[arg(long, short, value_name = "SPEC")]
+    pub schedule: Option<String>,
+    /// Sampler rule: random (default), confidence[:temperature=T], eb:gamma=G (G in --unit),
+    /// threshold:tau=T.
+    #[arg(long, value_name = "RULE")]
+    pub rule: Option<String>,
+    /// Number of samples.
+    #[arg(long, value_name = "M", default_value_t = 10, value_parser = parse_steps)]
+    pub samples: usize,
+    /// Seed: sample i uses the ChaCha8 stream (seed, i).
+    #[arg(long, value_name = "SEED", default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// A sampler ready to run.
+pub struct Prepared {
+    pub dist: DistSpec,
+    pub family: unmask_core::Family,
+    pub rule: unmask_core::Rule,
+    /// The exact (or structurally estimated) curve when one is available.
+    pub curve: Option<(InformationCurve, String)>,
+}
+
+impl Sampling {
+    pub fn prepare(&self, unit: Unit) -> anyhow::Result<Prepared> {
+        let dist =
+            DistSpec::parse(&self.dist).with_context(|| format!("--dist {:?}", self.dist))?;
+        let family =
+            crate::io::build_family(&dist).with_context(|| format!("--dist {:?}", self.dist))?;
+        let curve = dist_curve(&dist).ok();
+        let schedule = match &self.schedule {
+            None => None,
+            Some(spec) => {
+                let parsed = unmask_core::ScheduleSpec::parse(spec, unit)
+                    .with_context(|| format!("--schedule {spec:?}"))?;
+                let n = unmask_core::Oracle::len(&family);
+                Some(
+                    parsed
+                        .build(n, curve.as_ref().map(|c| &c.0))
+                        .with_context(|| format!("--schedule {spec:?}"))?
+                        .schedule,
+                )
+            }
+        };
+        let rule = unmask_core::Rule::parse(self.rule.as_deref(), schedule, unit)
+            .with_context(|| format!("--rule {:?}", self.rule.as_deref().unwrap_or("random")))?;
+        rule.check::<std::convert::Infallible>(unmask_core::Oracle::len(&family))
+            .context("--schedule")?;
+        Ok(Prepared {
+            dist,
+            family,
+            rule,
+            curve,
+        })
+    }
+}

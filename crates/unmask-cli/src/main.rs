@@ -42,6 +42,12 @@ enum Command {
     Frontier(cmd::frontier::Args),
     /// A built-in tour of the paper's distribution families.
     Demo(cmd::demo::Args),
+    /// Generate sequences with a schedule or an adaptive rule (NFE and counts reported).
+    Sample(cmd::sample::Args),
+    /// The theory's expected KL against Monte Carlo, the sampler's exact KL, NFE and NLL.
+    Verify(cmd::verify::Args),
+    /// Estimate a curve from draws and oracle calls, as with a trained model.
+    Estimate(cmd::estimate::Args),
 }
 
 fn run() -> anyhow::Result<ExitCode> {
@@ -55,6 +61,9 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Compare(a) => cmd::compare::run(a, &mut out)?,
         Command::Frontier(a) => cmd::frontier::run(a, &mut out)?,
         Command::Demo(a) => cmd::demo::run(a, &mut out)?,
+        Command::Sample(a) => cmd::sample::run(a, &mut out)?,
+        Command::Verify(a) => cmd::verify::run(a, &mut out)?,
+        Command::Estimate(a) => cmd::estimate::run(a, &mut out)?,
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)

@@ -79,6 +79,6 @@ pub use optimize::{
 };
 pub use oracle::{Counting, MASK, Oracle};
 pub use preset::PresetError;
-pub use sampler::{Rule, Sample, SampleError, sample, sample_batch, stream};
+pub use sampler::{RULE_NAMES, Rule, Sample, SampleError, sample, sample_batch, stream};
 pub use schedule::{Schedule, ScheduleError};
 pub use spec::{Built, Guarantee, SCHEDULE_NAMES, ScheduleSpec, SpecError, Target, Theory};

@@ -32,6 +32,7 @@ use rayon::prelude::*;
 use crate::dist::markov::entropy;
 use crate::oracle::{MASK, Oracle};
 use crate::schedule::Schedule;
+use crate::spec::{Params, SpecError};
 
 /// How each step chooses what to reveal (see the [module docs](self)).
 #[derive(Debug, Clone, PartialEq)]
@@ -180,6 +181,79 @@ impl Rule {
                 }
             }
         }
+    }
+}
+
+/// The valid `--rule` names.
+pub const RULE_NAMES: &[&str] = &["random", "confidence", "eb", "threshold"];
+
+impl Rule {
+    /// Builds a rule from a spec (`random`, `confidence[:temperature=T]`, `eb:gamma=G`,
+    /// `threshold:tau=T`) and an optional schedule; `random` (the default when `rule` is None)
+    /// and `confidence` need the schedule, the adaptive rules take none. γ is read in `unit`.
+    ///
+    /// # Errors
+    ///
+    /// A [`SpecError`] naming the problem.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use unmask_core::{Rule, Schedule, Unit};
+    /// let r = Rule::parse(Some("threshold:tau=0.9"), None, Unit::Nats)?;
+    /// assert_eq!(r, Rule::Threshold { tau: 0.9 });
+    /// let s = Schedule::from_counts(vec![2, 2])?;
+    /// assert_eq!(Rule::parse(None, Some(s.clone()), Unit::Nats)?, Rule::RandomOrder(s));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn parse(
+        rule: Option<&str>,
+        schedule: Option<Schedule>,
+        unit: crate::Unit,
+    ) -> Result<Rule, SpecError> {
+        let keys = |name: &str| -> &'static [&'static str] {
+            match name {
+                "confidence" => &["temperature"],
+                "eb" => &["gamma"],
+                "threshold" => &["tau"],
+                _ => &[],
+            }
+        };
+        let p = Params::parse(rule.unwrap_or("random"), RULE_NAMES, keys)?;
+        let name = p.name();
+        let needs_schedule = |schedule: Option<Schedule>| {
+            schedule.ok_or(SpecError::MissingKey {
+                name: name.to_string(),
+                key: "schedule",
+                usage: "give --schedule with the random and confidence rules",
+            })
+        };
+        let refuses_schedule = |schedule: &Option<Schedule>| match schedule {
+            Some(_) => Err(SpecError::Malformed {
+                name: name.to_string(),
+                part: "adaptive rules choose their own counts; drop --schedule".into(),
+            }),
+            None => Ok(()),
+        };
+        Ok(match name {
+            "random" => Rule::RandomOrder(needs_schedule(schedule)?),
+            "confidence" => Rule::Confidence {
+                schedule: needs_schedule(schedule)?,
+                temperature: p.f64("temperature")?.unwrap_or(0.0),
+            },
+            "eb" => {
+                refuses_schedule(&schedule)?;
+                Rule::EntropyBound {
+                    gamma: unit.to_nats(p.require(p.f64("gamma")?, "gamma", "eb:gamma=G")?),
+                }
+            }
+            _ => {
+                refuses_schedule(&schedule)?;
+                Rule::Threshold {
+                    tau: p.require(p.f64("tau")?, "tau", "threshold:tau=T")?,
+                }
+            }
+        })
     }
 }
 

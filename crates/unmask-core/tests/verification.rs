@@ -4,8 +4,9 @@
 //! deterministic; the statistical thresholds are stated next to each.
 
 use unmask_core::{
-    DistSpec, Family, FileData, Oracle, Rule, Schedule, ScheduleSpec, Table, Unit, estimate_profile,
-    exact_law, exact_output_law, expected_kl, kl_divergence, mc_expected_kl, sample_batch,
+    DistSpec, Family, FileData, Oracle, Rule, Schedule, ScheduleSpec, Table, Unit,
+    estimate_profile, exact_law, exact_output_law, expected_kl, kl_divergence, mc_expected_kl,
+    sample_batch,
 };
 
 fn build(spec: &str) -> Family {
@@ -13,7 +14,11 @@ fn build(spec: &str) -> Family {
 }
 
 fn dense_markov() -> Family {
-    let rows = vec![vec![0.7, 0.2, 0.1], vec![0.3, 0.3, 0.4], vec![0.05, 0.15, 0.8]];
+    let rows = vec![
+        vec![0.7, 0.2, 0.1],
+        vec![0.3, 0.3, 0.4],
+        vec![0.05, 0.15, 0.8],
+    ];
     DistSpec::parse("markov:n=6,matrix=m.json")
         .unwrap()
         .build(Some(FileData::Matrix(rows)))
@@ -52,7 +57,11 @@ fn exact_curves_agree_with_subset_enumeration() {
         let exact = family.exact_curve().expect("exact curve");
         let brute = enumerated_curve(&family);
         for (j, (a, b)) in exact.z().iter().zip(&brute).enumerate() {
-            assert!((a - b).abs() < 1e-9, "{spec}: Z_{} = {a} vs enumeration {b}", j + 1);
+            assert!(
+                (a - b).abs() < 1e-9,
+                "{spec}: Z_{} = {a} vs enumeration {b}",
+                j + 1
+            );
         }
         if let Some(closed) = DistSpec::parse(&spec).ok().and_then(|d| d.closed_curve()) {
             for (a, b) in closed.z().iter().zip(&brute) {
@@ -61,8 +70,15 @@ fn exact_curves_agree_with_subset_enumeration() {
         }
         // H(X) = H̄_n.
         let law = exact_law(&family).unwrap();
-        let h: f64 = -law.iter().filter(|&&p| p > 0.0).map(|&p| p * p.ln()).sum::<f64>();
-        assert!((family.entropy().unwrap() - h).abs() < 1e-9, "{spec}: entropy");
+        let h: f64 = -law
+            .iter()
+            .filter(|&&p| p > 0.0)
+            .map(|&p| p * p.ln())
+            .sum::<f64>();
+        assert!(
+            (family.entropy().unwrap() - h).abs() < 1e-9,
+            "{spec}: entropy"
+        );
     }
 }
 
@@ -116,7 +132,13 @@ fn monte_carlo_expected_kl_agrees_with_theorem_16() {
     for spec in families {
         let family = build(spec);
         let curve = family.exact_curve().unwrap();
-        for schedule in ["uniform:steps=4", "cosine:steps=4", "optimal:steps=4", "tc:steps=5", "dtc:steps=5"] {
+        for schedule in [
+            "uniform:steps=4",
+            "cosine:steps=4",
+            "optimal:steps=4",
+            "tc:steps=5",
+            "dtc:steps=5",
+        ] {
             let s = ScheduleSpec::parse(schedule, Unit::Nats)
                 .unwrap()
                 .build(16, Some(&curve))
@@ -146,14 +168,23 @@ fn chi_square_critical(df: usize) -> f64 {
 #[test]
 fn samplers_follow_their_exact_laws() {
     let cases: Vec<(&str, Rule)> = vec![
-        ("markov:n=4,q=2,stay=0.8", Rule::RandomOrder(Schedule::from_counts(vec![2, 2]).unwrap())),
+        (
+            "markov:n=4,q=2,stay=0.8",
+            Rule::RandomOrder(Schedule::from_counts(vec![2, 2]).unwrap()),
+        ),
         ("markov:n=4,q=2,stay=0.8", Rule::EntropyBound { gamma: 0.4 }),
         ("parity:n=4", Rule::Threshold { tau: 0.8 }),
-        ("mixture:n=4,q=2,components=2,seed=3", Rule::Confidence {
-            schedule: Schedule::from_counts(vec![1, 3]).unwrap(),
-            temperature: 0.0,
-        }),
-        ("hmm:n=4,states=2,q=2,seed=5", Rule::RandomOrder(Schedule::from_counts(vec![3, 1]).unwrap())),
+        (
+            "mixture:n=4,q=2,components=2,seed=3",
+            Rule::Confidence {
+                schedule: Schedule::from_counts(vec![1, 3]).unwrap(),
+                temperature: 0.0,
+            },
+        ),
+        (
+            "hmm:n=4,states=2,q=2,seed=5",
+            Rule::RandomOrder(Schedule::from_counts(vec![3, 1]).unwrap()),
+        ),
     ];
     for (spec, rule) in cases {
         let family = build(spec);
@@ -163,10 +194,16 @@ fn samplers_follow_their_exact_laws() {
         let samples = sample_batch(&family, &rule, m, 77, 0).unwrap();
         let mut counts = vec![0usize; nu.len()];
         for s in &samples {
-            let index = s.tokens.iter().fold(0usize, |acc, &v| acc * family.vocab_size() + v as usize);
+            let index = s
+                .tokens
+                .iter()
+                .fold(0usize, |acc, &v| acc * family.vocab_size() + v as usize);
             counts[index] += 1;
         }
-        assert!(counts.iter().zip(&nu).all(|(&c, &p)| p > 0.0 || c == 0), "{spec}: sample outside ν's support");
+        assert!(
+            counts.iter().zip(&nu).all(|(&c, &p)| p > 0.0 || c == 0),
+            "{spec}: sample outside ν's support"
+        );
         let cells: Vec<(f64, f64)> = counts
             .iter()
             .zip(&nu)
@@ -175,7 +212,11 @@ fn samplers_follow_their_exact_laws() {
             .collect();
         let stat: f64 = cells.iter().map(|(o, e)| (o - e).powi(2) / e).sum();
         // A deterministic sampler (greedy confidence) has a one-point law: every draw lands there.
-        let critical = if cells.len() == 1 { 1e-9 } else { chi_square_critical(cells.len() - 1) };
+        let critical = if cells.len() == 1 {
+            1e-9
+        } else {
+            chi_square_critical(cells.len() - 1)
+        };
         assert!(stat < critical, "{spec} {rule:?}: χ² = {stat} ≥ {critical}");
         if let Rule::RandomOrder(s) = &rule
             && let Some(curve) = family.exact_curve()
@@ -188,7 +229,11 @@ fn samplers_follow_their_exact_laws() {
 
 #[test]
 fn estimated_curves_cover_the_exact_curve() {
-    for spec in ["markov:n=24,q=3,stay=0.8", "code:n=12,k=4,q=3,seed=8", "repeat:n=20,q=5"] {
+    for spec in [
+        "markov:n=24,q=3,stay=0.8",
+        "code:n=12,k=4,q=3,seed=8",
+        "repeat:n=20,q=5",
+    ] {
         let family = build(spec);
         let exact = family.exact_curve().unwrap();
         let grid = [1, 3, 6, 10];
@@ -196,7 +241,10 @@ fn estimated_curves_cover_the_exact_curve() {
         for loss in [unmask_core::Loss::Entropy, unmask_core::Loss::CrossEntropy] {
             for (j, z, se) in est.z_points(loss) {
                 let truth = exact.z()[j - 1];
-                assert!((z - truth).abs() <= 4.0 * se + 1e-9, "{spec} {loss:?}: Z_{j} = {truth}, estimate {z} ± {se}");
+                assert!(
+                    (z - truth).abs() <= 4.0 * se + 1e-9,
+                    "{spec} {loss:?}: Z_{j} = {truth}, estimate {z} ± {se}"
+                );
             }
         }
         let (curve, _) = est.curve(unmask_core::Loss::Entropy).unwrap();

@@ -11,7 +11,10 @@ use crate::report::{self, Table, num};
 
 /// Print or write an information curve.
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct Args {
+    #[command(subcommand)]
+    pub action: Option<Action>,
     #[command(flatten)]
     pub input: Input,
     #[command(flatten)]
@@ -24,7 +27,17 @@ pub struct Args {
     pub format: Option<CurveFormat>,
 }
 
+/// What `unmask curve` can do besides printing.
+#[derive(Debug, clap::Subcommand)]
+pub enum Action {
+    /// Merge estimate shards (files from `unmask estimate --out`) weighted by their counts.
+    Merge(super::estimate::MergeArgs),
+}
+
 pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    if let Some(Action::Merge(m)) = args.action {
+        return super::estimate::merge(m, out);
+    }
     let unit = Unit::from(args.output.unit);
     let loaded = args.input.load(unit)?;
     let curve = &loaded.curve;

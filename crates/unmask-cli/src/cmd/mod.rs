@@ -3,6 +3,9 @@
 pub mod compare;
 pub mod curve;
 pub mod demo;
+pub mod estimate;
 pub mod eval;
 pub mod frontier;
 pub mod plan;
+pub mod sample;
+pub mod verify;

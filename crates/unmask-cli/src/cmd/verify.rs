@@ -1,0 +1,137 @@
+//! `unmask verify`: the theory's numbers against simulation.
+
+use serde_json::json;
+use unmask_core::{
+    Moments, Rule, Unit, exact_law, exact_output_law, expected_kl, kl_divergence, mc_expected_kl,
+    sample_batch, stream,
+};
+
+use crate::args::{Output, Sampling};
+use crate::report::{self, num};
+
+/// Check the theory against simulation.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub sampling: Sampling,
+    #[command(flatten)]
+    pub output: Output,
+}
+
+pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let unit = Unit::from(args.output.unit);
+    let p = args.sampling.prepare(unit)?;
+    let (m, seed) = (args.sampling.samples, args.sampling.seed);
+    let u = |x: f64| unit.from_nats(x);
+    let schedule = match &p.rule {
+        Rule::RandomOrder(s) => Some(s.clone()),
+        _ => None,
+    };
+    let exact = match (&schedule, &p.curve) {
+        (Some(s), Some((c, _))) => Some(expected_kl(c, s)?),
+        _ => None,
+    };
+    let mc = match &schedule {
+        Some(s) => Some(mc_expected_kl(&p.family, s, m, seed)?),
+        None => None,
+    };
+    let sampler_kl = match (exact_law(&p.family), exact_output_law(&p.family, &p.rule)) {
+        (Some(mu), Some(nu)) => Some(kl_divergence(&mu, &nu)),
+        _ => None,
+    };
+    // The sampler's own outputs: NFE, −ln μ(x), validity. Streams after the MC draws.
+    let samples = sample_batch(&p.family, &p.rule, m, seed, m as u64)?;
+    let nfe = samples.iter().map(|s| s.nfe() as f64).sum::<f64>() / m as f64;
+    let lps: Vec<f64> = samples.iter().map(|s| p.family.ln_pmf(&s.tokens)).collect();
+    let valid = lps.iter().filter(|l| l.is_finite()).count() as f64 / m as f64;
+    let gen_nll = Moments::of(lps.iter().filter(|l| l.is_finite()).map(|l| -l));
+    let entropy = match p.family.entropy() {
+        Some(h) => (h, None),
+        None => {
+            let h = Moments::of((0..m).map(|i| {
+                let x = p.family.sample(&mut stream(seed, 2 * m as u64 + i as u64));
+                -p.family.ln_pmf(&x)
+            }));
+            (h.mean(), Some(h.stderr()))
+        }
+    };
+    let codes = p.family.is_codeword(&samples[0].tokens).is_some();
+    if args.output.json {
+        let mut doc = report::header(unmask_core::Oracle::len(&p.family), unit);
+        doc.insert("dist".into(), json!(p.dist.to_string()));
+        doc.insert("seed".into(), json!(seed));
+        doc.insert("samples".into(), json!(m));
+        doc.insert("exact_expected_kl".into(), json!(exact.map(u)));
+        doc.insert("mc_expected_kl".into(), json!(mc.map(|x| u(x.mean()))));
+        doc.insert("stderr".into(), json!(mc.map(|x| u(x.stderr()))));
+        doc.insert(
+            "ci95".into(),
+            json!(mc.map(|x| [u(x.ci95().0), u(x.ci95().1)])),
+        );
+        doc.insert(
+            "sampler_kl".into(),
+            json!(sampler_kl.map(u).and_then(super::sample::finite)),
+        );
+        doc.insert("nfe".into(), json!(nfe));
+        doc.insert(
+            "gen_nll".into(),
+            json!(super::sample::finite(u(gen_nll.mean()))),
+        );
+        doc.insert("entropy".into(), json!(u(entropy.0)));
+        doc.insert("entropy_stderr".into(), json!(entropy.1.map(u)));
+        doc.insert("valid_fraction".into(), json!(valid));
+        report::print_json(out, &serde_json::Value::Object(doc))?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "verify {} with {} samples (seed {seed}); values in {unit}",
+        p.dist, m
+    )?;
+    if let Some(e) = exact {
+        writeln!(out, "expected KL, exact (Theorem 16):   {}", num(u(e)))?;
+    }
+    if let Some(mc) = mc {
+        let (lo, hi) = mc.ci95();
+        writeln!(
+            out,
+            "expected KL, Monte Carlo:          {} ± {}  (95% CI [{}, {}])",
+            num(u(mc.mean())),
+            num(u(mc.stderr())),
+            num(u(lo)),
+            num(u(hi))
+        )?;
+    }
+    match sampler_kl {
+        Some(k) => writeln!(
+            out,
+            "sampler KL(μ‖ν), exact law:        {}",
+            if k.is_finite() {
+                num(u(k))
+            } else {
+                "∞".into()
+            }
+        )?,
+        None => writeln!(
+            out,
+            "sampler KL(μ‖ν): not computed (distribution too large or rule not enumerable)"
+        )?,
+    }
+    writeln!(out, "mean NFE: {}", num(nfe))?;
+    writeln!(
+        out,
+        "generative NLL −ln μ(x): {} (H(X) = {}{}), {}: {:.4}",
+        num(u(gen_nll.mean())),
+        num(u(entropy.0)),
+        entropy
+            .1
+            .map_or(String::new(), |s| format!(" ± {}", num(u(s)))),
+        if codes {
+            "codeword fraction"
+        } else {
+            "in-support fraction"
+        },
+        valid
+    )?;
+    Ok(())
+}
