@@ -17,7 +17,7 @@
 use rand::seq::SliceRandom;
 use rand::{Rng, RngExt};
 
-use super::field::{Added, Basis, Field};
+use super::field::{Added, Basis, Basis2, Field};
 use crate::curve::InformationCurve;
 
 /// An affine linear code over F_q with the uniform distribution on it.
@@ -30,6 +30,40 @@ pub struct Code {
     columns: Vec<Vec<u32>>,
     shift: Vec<u32>,
     mds: bool,
+    /// For q = 2, the columns bit-packed (the fast solver); empty otherwise.
+    bits: Vec<Vec<u64>>,
+}
+
+/// Incremental elimination over the code's field: bit-packed for q = 2.
+#[derive(Debug, Clone)]
+enum Solver {
+    Prime(Basis),
+    Binary(Basis2),
+}
+
+impl Solver {
+    fn rank(&self) -> usize {
+        match self {
+            Solver::Prime(b) => b.rank(),
+            Solver::Binary(b) => b.rank(),
+        }
+    }
+}
+
+fn pack(columns: &[Vec<u32>], q: u32) -> Vec<Vec<u64>> {
+    if q != 2 {
+        return Vec::new();
+    }
+    columns
+        .iter()
+        .map(|g| {
+            let mut words = vec![0u64; g.len().div_ceil(64).max(1)];
+            for (i, &x) in g.iter().enumerate() {
+                words[i / 64] |= u64::from(x & 1) << (i % 64);
+            }
+            words
+        })
+        .collect()
 }
 
 impl Code {
@@ -53,6 +87,7 @@ impl Code {
                     field,
                     q,
                     k,
+                    bits: pack(&columns, q),
                     columns,
                     shift,
                     mds: false,
@@ -64,13 +99,14 @@ impl Code {
     /// The even-weight words of n bits: `x_{n−1} = x_0 + … + x_{n−2}` over F_2, no shift.
     pub(crate) fn parity(n: usize) -> Self {
         let k = n - 1;
-        let columns = (0..n)
+        let columns: Vec<Vec<u32>> = (0..n)
             .map(|j| (0..k).map(|r| u32::from(j == r || j == n - 1)).collect())
             .collect();
         Code {
             field: Field::new(2),
             q: 2,
             k,
+            bits: pack(&columns, 2),
             columns,
             shift: vec![0; n],
             mds: true,
@@ -84,7 +120,7 @@ impl Code {
         let mut points: Vec<u32> = (0..q).collect();
         points.shuffle(rng);
         points.truncate(n);
-        let columns = points
+        let columns: Vec<Vec<u32>> = points
             .iter()
             .map(|&a| {
                 let mut power = 1;
@@ -102,6 +138,7 @@ impl Code {
             field,
             q,
             k,
+            bits: pack(&columns, q),
             columns,
             shift,
             mds: true,
@@ -145,18 +182,42 @@ impl Code {
             .collect()
     }
 
+    fn solver(&self) -> Solver {
+        if self.bits.is_empty() {
+            Solver::Prime(Basis::new(self.field, self.k))
+        } else {
+            Solver::Binary(Basis2::new())
+        }
+    }
+
+    /// Adds `u · g_j = c`.
+    fn learn(&self, solver: &mut Solver, j: usize, c: u32) -> Added {
+        match solver {
+            Solver::Prime(b) => b.add(&self.columns[j], c),
+            Solver::Binary(b) => b.add(&self.bits[j], c == 1),
+        }
+    }
+
+    /// `u · g_j` if the constraints determine it.
+    fn determined(&self, solver: &Solver, j: usize) -> Option<u32> {
+        match solver {
+            Solver::Prime(b) => b.determined(&self.columns[j]),
+            Solver::Binary(b) => b.determined(&self.bits[j]).map(u32::from),
+        }
+    }
+
     /// The constraints imposed by the revealed positions, or None if they contradict.
-    fn constraints(&self, partial: &[u32]) -> Option<Basis> {
-        let mut basis = Basis::new(self.field, self.k);
+    fn constraints(&self, partial: &[u32]) -> Option<Solver> {
+        let mut solver = self.solver();
         for (j, &x) in partial.iter().enumerate() {
             if x != crate::oracle::MASK {
                 let c = self.field.sub(x % self.q, self.shift[j]);
-                if basis.add(&self.columns[j], c) == Added::Inconsistent {
+                if self.learn(&mut solver, j, c) == Added::Inconsistent {
                     return None;
                 }
             }
         }
-        Some(basis)
+        Some(solver)
     }
 
     /// Is x a codeword?
@@ -178,9 +239,9 @@ impl Code {
         let uniform = 1.0 / q as f64;
         match self.constraints(partial) {
             None => out.fill(uniform),
-            Some(basis) => {
+            Some(solver) => {
                 for (row, &i) in out.chunks_mut(q).zip(query) {
-                    match basis.determined(&self.columns[i]) {
+                    match self.determined(&solver, i) {
                         Some(v) => {
                             row.fill(0.0);
                             row[self.field.add(v, self.shift[i]) as usize] = 1.0;
@@ -199,12 +260,12 @@ impl Code {
 
     /// Rank of the columns in `order`, prefix by prefix: `ranks[i]` = rank of the first i.
     fn prefix_ranks(&self, order: &[usize]) -> Vec<usize> {
-        let mut basis = Basis::new(self.field, self.k);
+        let mut solver = self.solver();
         let mut ranks = Vec::with_capacity(order.len() + 1);
         ranks.push(0);
         for &j in order {
-            basis.add(&self.columns[j], 0);
-            ranks.push(basis.rank());
+            self.learn(&mut solver, j, 0);
+            ranks.push(solver.rank());
         }
         ranks
     }
@@ -225,17 +286,17 @@ impl Code {
         }
         // Sum of ranks over all subsets of each size, by depth-first enumeration.
         let mut total = vec![0.0f64; n + 1];
-        fn walk(code: &Code, j: usize, size: usize, basis: &Basis, total: &mut [f64]) {
+        fn walk(code: &Code, j: usize, size: usize, solver: &Solver, total: &mut [f64]) {
             if j == code.len() {
-                total[size] += basis.rank() as f64;
+                total[size] += solver.rank() as f64;
                 return;
             }
-            walk(code, j + 1, size, basis, total);
-            let mut with = basis.clone();
-            with.add(&code.columns[j], 0);
+            walk(code, j + 1, size, solver, total);
+            let mut with = solver.clone();
+            code.learn(&mut with, j, 0);
             walk(code, j + 1, size + 1, &with, total);
         }
-        walk(self, 0, 0, &Basis::new(self.field, self.k), &mut total);
+        walk(self, 0, 0, &self.solver(), &mut total);
         let mean: Vec<f64> = (0..=n).map(|i| total[i] / binomial(n, i)).collect();
         let z = (1..=n)
             .map(|j| lnq * (mean[1] + mean[j - 1] - mean[j]))

@@ -180,3 +180,98 @@ mod tests {
         assert_eq!(b.rank(), 2);
     }
 }
+
+/// The same incremental elimination over F_2 with bit-packed vectors (64 coordinates per word):
+/// XOR replaces the field arithmetic, which makes binary codes about two orders faster.
+#[derive(Debug, Clone)]
+pub(crate) struct Basis2 {
+    rows: Vec<(usize, Vec<u64>, bool)>, // (pivot bit, vector, value)
+}
+
+impl Basis2 {
+    pub(crate) fn new() -> Self {
+        Basis2 { rows: Vec::new() }
+    }
+
+    pub(crate) fn rank(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn bit(v: &[u64], i: usize) -> bool {
+        v[i / 64] >> (i % 64) & 1 == 1
+    }
+
+    fn reduce(&self, v: &mut [u64], mut c: bool) -> bool {
+        for (pivot, row, value) in &self.rows {
+            if Self::bit(v, *pivot) {
+                for (x, r) in v.iter_mut().zip(row) {
+                    *x ^= r;
+                }
+                c ^= value;
+            }
+        }
+        c
+    }
+
+    pub(crate) fn add(&mut self, g: &[u64], c: bool) -> Added {
+        let mut v = g.to_vec();
+        let c = self.reduce(&mut v, c);
+        let Some(word) = v.iter().position(|&w| w != 0) else {
+            return if c {
+                Added::Inconsistent
+            } else {
+                Added::Implied
+            };
+        };
+        let pivot = word * 64 + v[word].trailing_zeros() as usize;
+        for (_, row, value) in &mut self.rows {
+            if Self::bit(row, pivot) {
+                for (x, r) in row.iter_mut().zip(&v) {
+                    *x ^= r;
+                }
+                *value ^= c;
+            }
+        }
+        self.rows.push((pivot, v, c));
+        Added::Independent
+    }
+
+    pub(crate) fn determined(&self, g: &[u64]) -> Option<bool> {
+        let mut v = g.to_vec();
+        let residual = self.reduce(&mut v, false);
+        v.iter().all(|&w| w == 0).then_some(residual)
+    }
+}
+
+#[cfg(test)]
+mod binary_tests {
+    use super::*;
+
+    /// The bit-packed solver agrees with the generic one over F_2 on random systems.
+    #[test]
+    fn binary_agrees_with_prime() {
+        let mut state = 12345u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..200 {
+            let k = 1 + (next() % 70) as usize;
+            let words = k.div_ceil(64);
+            let (mut a, mut b) = (Basis::new(Field::new(2), k), Basis2::new());
+            for _ in 0..(next() % 80) {
+                let g: Vec<u32> = (0..k).map(|_| (next() & 1) as u32).collect();
+                let mut packed = vec![0u64; words];
+                for (i, &x) in g.iter().enumerate() {
+                    packed[i / 64] |= (x as u64) << (i % 64);
+                }
+                let c = (next() & 1) as u32;
+                assert_eq!(a.determined(&g), b.determined(&packed).map(u32::from));
+                assert_eq!(a.add(&g, c), b.add(&packed, c == 1));
+                assert_eq!(a.rank(), b.rank());
+            }
+        }
+    }
+}

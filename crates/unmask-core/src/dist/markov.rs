@@ -166,7 +166,13 @@ pub struct Markov {
     n: usize,
     transition: Transition,
     pi: Vec<f64>,
+    /// `P^d` for d = 0..n−1, row-major (`powers[(d·q + a)·q + b]`), when it fits in
+    /// [`POWERS_MAX`] entries; empty otherwise (the oracle then runs forward–backward).
+    powers: Vec<f64>,
 }
+
+/// Largest number of stored matrix-power entries (n·q²): 2^24 (128 MiB).
+const POWERS_MAX: usize = 1 << 24;
 
 /// Why a chain was rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -218,7 +224,28 @@ impl Markov {
             }
         }
         let pi = transition.stationary().ok_or(ChainError::NoStationary)?;
-        Ok(Markov { n, transition, pi })
+        let q = transition.q();
+        let mut powers = Vec::new();
+        if n.saturating_mul(q * q) <= POWERS_MAX {
+            powers.reserve(n * q * q);
+            for a in 0..q {
+                powers.extend((0..q).map(|b| if a == b { 1.0 } else { 0.0 }));
+            }
+            let mut next = vec![0.0; q];
+            for d in 1..n {
+                for a in 0..q {
+                    let start = ((d - 1) * q + a) * q;
+                    transition.left(&powers[start..start + q], &mut next);
+                    powers.extend_from_slice(&next);
+                }
+            }
+        }
+        Ok(Markov {
+            n,
+            transition,
+            pi,
+            powers,
+        })
     }
 
     /// Length n.
@@ -260,7 +287,60 @@ impl Markov {
     }
 
     /// Forward–backward with the revealed positions as evidence.
+    /// The oracle. With the stored powers, each queried position needs only its nearest
+    /// revealed neighbours l < i < r (Markov property):
+    /// `p(x_i = v | x_T) ∝ P^{i−l}[x_l, v] · P^{r−i}[v, x_r]` (π in place of a missing left
+    /// neighbour, 1 for a missing right one), O(n + |query|·q) per call.
     pub(crate) fn marginals(&self, partial: &[u32], query: &[usize], out: &mut [f64]) {
+        if self.powers.is_empty() {
+            return self.forward_backward(partial, query, out);
+        }
+        let (n, q) = (self.n, self.q());
+        let none = usize::MAX;
+        let mut left = vec![none; n];
+        let mut last = none;
+        for (i, slot) in left.iter_mut().enumerate() {
+            if partial[i] != crate::oracle::MASK {
+                last = i;
+            }
+            *slot = last;
+        }
+        let mut right = vec![none; n];
+        last = none;
+        for i in (0..n).rev() {
+            if partial[i] != crate::oracle::MASK {
+                last = i;
+            }
+            right[i] = last;
+        }
+        let power = |d: usize, a: usize, b: usize| self.powers[(d * q + a) * q + b];
+        for (row, &i) in out.chunks_mut(q).zip(query) {
+            let (l, r) = (left[i], right[i]);
+            let mut total = 0.0;
+            for (v, slot) in row.iter_mut().enumerate() {
+                let from = if l == none {
+                    self.pi[v]
+                } else {
+                    power(i - l, partial[l] as usize, v)
+                };
+                let to = if r == none {
+                    1.0
+                } else {
+                    power(r - i, v, partial[r] as usize)
+                };
+                *slot = from * to;
+                total += *slot;
+            }
+            if total > 0.0 {
+                row.iter_mut().for_each(|x| *x /= total);
+            } else {
+                row.fill(1.0 / q as f64);
+            }
+        }
+    }
+
+    /// The oracle by forward–backward over the whole chain, O(n·q²) per call.
+    pub(crate) fn forward_backward(&self, partial: &[u32], query: &[usize], out: &mut [f64]) {
         let q = self.q();
         let evidence = |i: usize, v: &mut [f64]| {
             let x = partial[i];
@@ -561,6 +641,43 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn neighbour_formula_equals_forward_backward() {
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
+        let dense = Transition::Dense {
+            q: 3,
+            p: vec![0.6, 0.3, 0.1, 0.2, 0.5, 0.3, 0.3, 0.3, 0.4],
+        };
+        for chain in [
+            Markov::new(9, dense).unwrap(),
+            Markov::new(9, Transition::Stay { q: 4, stay: 0.7 }).unwrap(),
+        ] {
+            for _ in 0..50 {
+                let x = chain.sample(&mut rng);
+                let partial: Vec<u32> = x
+                    .iter()
+                    .map(|&v| {
+                        if rng.random_bool(0.4) {
+                            v
+                        } else {
+                            crate::oracle::MASK
+                        }
+                    })
+                    .collect();
+                let query: Vec<usize> = (0..9)
+                    .filter(|&i| partial[i] == crate::oracle::MASK)
+                    .collect();
+                let q = chain.q();
+                let (mut a, mut b) = (vec![0.0; query.len() * q], vec![0.0; query.len() * q]);
+                chain.marginals(&partial, &query, &mut a);
+                chain.forward_backward(&partial, &query, &mut b);
+                for (u, v) in a.iter().zip(&b) {
+                    assert!((u - v).abs() < 1e-12, "{a:?} vs {b:?}");
+                }
+            }
+        }
     }
 
     #[test]
