@@ -472,3 +472,339 @@ fn text_output_reads_well() {
     assert_eq!(code, 0);
     assert!(stdout.contains("TC = 1   DTC = 3"), "{stdout}");
 }
+
+#[test]
+fn sample_reports_nfe_and_counts() {
+    let doc = json(&[
+        "sample",
+        "--dist",
+        "parity:n=8",
+        "--schedule",
+        "7,1",
+        "--samples",
+        "5",
+        "--seed",
+        "3",
+    ]);
+    let samples = doc["samples"].as_array().unwrap();
+    assert_eq!(samples.len(), 5);
+    for s in samples {
+        assert_eq!(s["nfe"], 2);
+        assert_eq!(s["counts"], serde_json::json!([7, 1]));
+        let ones: u64 = s["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_u64().unwrap())
+            .sum();
+        assert_eq!(ones % 2, 0, "(n − 1, 1) samples parity exactly");
+    }
+    // Same seed, same output.
+    assert_eq!(
+        doc,
+        json(&[
+            "sample",
+            "--dist",
+            "parity:n=8",
+            "--schedule",
+            "7,1",
+            "--samples",
+            "5",
+            "--seed",
+            "3"
+        ])
+    );
+    let doc = json(&[
+        "sample",
+        "--dist",
+        "markov:n=16,q=3,stay=0.9",
+        "--rule",
+        "eb:gamma=0.5",
+        "--samples",
+        "3",
+    ]);
+    for s in doc["samples"].as_array().unwrap() {
+        let counts: u64 = s["counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_u64().unwrap())
+            .sum();
+        assert_eq!(counts, 16);
+    }
+    let doc = json(&[
+        "sample",
+        "--dist",
+        &format!("table:{}", data("table.json")),
+        "--rule",
+        "threshold:tau=0.9",
+        "--samples",
+        "4",
+    ]);
+    assert_eq!(doc["n"], 2);
+    let doc = json(&[
+        "sample",
+        "--dist",
+        &format!("markov:n=6,matrix={}", data("matrix.json")),
+        "--schedule",
+        "optimal:steps=3",
+        "--rule",
+        "confidence",
+    ]);
+    assert_eq!(doc["samples"][0]["nfe"], 3);
+}
+
+#[test]
+fn verify_fields_and_agreement() {
+    let doc = json(&[
+        "verify",
+        "--dist",
+        "markov:n=6,q=2,stay=0.8",
+        "--schedule",
+        "3,3",
+        "--samples",
+        "4000",
+        "--seed",
+        "2",
+    ]);
+    for field in [
+        "exact_expected_kl",
+        "mc_expected_kl",
+        "ci95",
+        "samples",
+        "nfe",
+        "sampler_kl",
+        "gen_nll",
+        "entropy",
+        "valid_fraction",
+    ] {
+        assert!(doc.get(field).is_some(), "missing {field}");
+    }
+    let exact = doc["exact_expected_kl"].as_f64().unwrap();
+    let mc = doc["mc_expected_kl"].as_f64().unwrap();
+    let se = doc["stderr"].as_f64().unwrap();
+    assert!((mc - exact).abs() <= 4.0 * se, "{mc} vs {exact} ± {se}");
+    let sampler = doc["sampler_kl"].as_f64().unwrap();
+    assert!(sampler <= exact + 1e-12);
+    let doc = json(&[
+        "verify",
+        "--dist",
+        "rs:n=6,k=2,q=7",
+        "--schedule",
+        "uniform:steps=2",
+        "--samples",
+        "500",
+    ]);
+    assert!(doc["valid_fraction"].as_f64().unwrap() < 1.0);
+    let doc = json(&[
+        "verify",
+        "--dist",
+        "rs:n=6,k=2,q=7",
+        "--schedule",
+        "2,4",
+        "--samples",
+        "500",
+    ]);
+    assert_eq!(doc["valid_fraction"], 1.0);
+    assert!(doc["exact_expected_kl"].as_f64().unwrap().abs() < 1e-12);
+}
+
+#[test]
+fn estimate_shards_merge_to_one_run() {
+    let dir = tmp("estimate");
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = |name: &str| dir.join(name).display().to_string();
+    let base = [
+        "estimate",
+        "--dist",
+        "markov:n=24,q=3,stay=0.8",
+        "--points",
+        "5",
+        "--seed",
+        "4",
+    ];
+    let run = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        let (code, _, err) = unmask(&args);
+        assert_eq!(code, 0, "{err}");
+    };
+    let (one, a, b, merged) = (p("one.json"), p("a.json"), p("b.json"), p("merged.json"));
+    run(&["--samples", "400", "--out", &one]);
+    run(&["--samples", "150", "--out", &a]);
+    run(&["--samples", "250", "--first", "150", "--out", &b]);
+    let (code, _, err) = unmask(&["curve", "merge", &a, &b, "--out", &merged]);
+    assert_eq!(code, 0, "{err}");
+    let read = |path: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let (x, y) = (read(&one), read(&merged));
+    assert_eq!(x["shard"]["samples"], y["shard"]["samples"]);
+    for (u, v) in x["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(y["points"].as_array().unwrap())
+    {
+        assert_eq!(u[0], v[0]);
+        assert!((u[1].as_f64().unwrap() - v[1].as_f64().unwrap()).abs() < 1e-12);
+    }
+    // The estimate is a curve file, and covers the exact curve.
+    let exact = json(&["curve", "--dist", "markov:n=24,q=3,stay=0.8"]);
+    for ((pt, se), _) in x["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(x["stderr"].as_array().unwrap())
+        .zip(0..)
+    {
+        let j = pt[0].as_u64().unwrap() as usize;
+        let truth = exact["z"][j - 1].as_f64().unwrap();
+        assert!((pt[1].as_f64().unwrap() - truth).abs() <= 4.0 * se.as_f64().unwrap() + 1e-9);
+    }
+    let plan = json(&["plan", "--curve", &one, "--repair", "--steps", "4"]);
+    assert_eq!(plan["steps"], 4);
+    fails(
+        &["curve", "merge", &one, &data("curve.json")],
+        &["curve.json", "shard"],
+    );
+    let (code, _, _) = unmask(&[
+        "estimate",
+        "--dist",
+        "markov:n=24,q=3,stay=0.8",
+        "--points",
+        "3",
+        "--samples",
+        "10",
+        "--out",
+        &p("other.json"),
+    ]);
+    assert_eq!(code, 0);
+    fails(&["curve", "merge", &one, &p("other.json")], &["grid"]);
+}
+
+#[test]
+fn bad_distributions_are_rejected_cleanly() {
+    let table = |name: &str| format!("table:{}", data(name));
+    fails(
+        &[
+            "sample",
+            "--dist",
+            &table("table_sum.json"),
+            "--rule",
+            "eb:gamma=1",
+        ],
+        &["table_sum.json", "sum to 1.2"],
+    );
+    fails(
+        &[
+            "sample",
+            "--dist",
+            &table("table_short.json"),
+            "--rule",
+            "eb:gamma=1",
+        ],
+        &["q^n = 4", "found 2"],
+    );
+    fails(
+        &[
+            "sample",
+            "--dist",
+            &table("table_negative.json"),
+            "--rule",
+            "eb:gamma=1",
+        ],
+        &["p[1] = -0.5"],
+    );
+    fails(
+        &[
+            "sample",
+            "--dist",
+            &table("malformed.json"),
+            "--rule",
+            "eb:gamma=1",
+        ],
+        &["malformed JSON"],
+    );
+    fails(
+        &[
+            "sample",
+            "--dist",
+            &table("missing.json"),
+            "--rule",
+            "eb:gamma=1",
+        ],
+        &["missing.json"],
+    );
+    fails(
+        &[
+            "sample",
+            "--dist",
+            &format!("markov:n=5,matrix={}", data("matrix_bad.json")),
+            "--schedule",
+            "5",
+        ],
+        &["row 0", "not a probability"],
+    );
+    fails(
+        &["sample", "--dist", "code:n=8,k=2,q=4", "--schedule", "8"],
+        &["q=\"4\"", "prime"],
+    );
+    fails(
+        &["sample", "--dist", "code:n=8,k=9,q=3", "--schedule", "8"],
+        &["k=\"9\""],
+    );
+    fails(
+        &["sample", "--dist", "rs:n=8,k=2,q=7", "--schedule", "8"],
+        &["prime q > n"],
+    );
+    fails(
+        &["sample", "--dist", "gauss:n=8", "--schedule", "8"],
+        &["unknown name", "markov"],
+    );
+    fails(
+        &[
+            "sample",
+            "--dist",
+            "markov:n=8,q=2,stay=0.5,colour=red",
+            "--schedule",
+            "8",
+        ],
+        &["unknown key", "stay"],
+    );
+    fails(
+        &["sample", "--dist", "mds:n=8,k=2,q=11", "--schedule", "8"],
+        &["rs:"],
+    );
+    fails(&["sample", "--dist", "parity:n=8"], &["--schedule"]);
+    fails(
+        &[
+            "sample",
+            "--dist",
+            "parity:n=8",
+            "--schedule",
+            "4,4",
+            "--rule",
+            "eb:gamma=1",
+        ],
+        &["drop --schedule"],
+    );
+    fails(
+        &[
+            "sample",
+            "--dist",
+            "parity:n=8",
+            "--rule",
+            "threshold:tau=2",
+        ],
+        &["tau = 2"],
+    );
+    fails(
+        &["sample", "--dist", "parity:n=8", "--schedule", "4,5"],
+        &["sum to 9"],
+    );
+    fails(
+        &["plan", "--dist", "hmm:n=8,states=2,q=2", "--steps", "2"],
+        &["unmask estimate"],
+    );
+}

@@ -543,6 +543,28 @@ impl DistSpec {
         })
     }
 
+    /// Sequence length n (None for tables, whose n is in their file).
+    pub fn len(&self) -> Option<usize> {
+        match *self {
+            DistSpec::Product { n, .. }
+            | DistSpec::Parity { n }
+            | DistSpec::Repeat { n, .. }
+            | DistSpec::Mds { n, .. }
+            | DistSpec::LogFactor { n, .. }
+            | DistSpec::Rs { n, .. }
+            | DistSpec::Code { n, .. }
+            | DistSpec::Markov { n, .. }
+            | DistSpec::Hmm { n, .. }
+            | DistSpec::Mixture { n, .. } => Some(n),
+            DistSpec::Table { .. } => None,
+        }
+    }
+
+    /// Always false: parsed specs have n ≥ 1.
+    pub fn is_empty(&self) -> bool {
+        self.len() == Some(0)
+    }
+
     /// The family's name.
     pub fn name(&self) -> &'static str {
         match self {
