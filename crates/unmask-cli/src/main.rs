@@ -12,6 +12,7 @@ mod args;
 mod cmd;
 mod io;
 mod plot;
+mod progress;
 mod report;
 
 /// Optimal unmasking schedules for masked diffusion models (LLaDA, Dream, MDLM, MaskGIT…).

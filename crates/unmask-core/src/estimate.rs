@@ -29,6 +29,19 @@ use crate::oracle::{MASK, Oracle};
 use crate::sampler::{Rule, adaptive_choice, stream};
 use crate::schedule::Schedule;
 
+/// Progress reports from long computations (the core never prints; a CLI draws a bar).
+///
+/// Called from worker threads, hence `Sync`; the default does nothing.
+pub trait Observe: Sync {
+    /// `done` more work items (draws) finished.
+    fn advanced(&self, done: u64) {
+        let _ = done;
+    }
+}
+
+/// No progress reports.
+impl Observe for () {}
+
 /// Running sums of a quantity: count, Σ v, Σ v². Mergeable.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Moments {
@@ -105,6 +118,21 @@ pub fn mc_expected_kl(
     samples: usize,
     seed: u64,
 ) -> Result<Moments, LengthMismatch> {
+    mc_expected_kl_observed(family, schedule, samples, seed, &())
+}
+
+/// [`mc_expected_kl`] reporting each finished draw to `observe`.
+///
+/// # Errors
+///
+/// As [`mc_expected_kl`].
+pub fn mc_expected_kl_observed(
+    family: &Family,
+    schedule: &Schedule,
+    samples: usize,
+    seed: u64,
+    observe: &dyn Observe,
+) -> Result<Moments, LengthMismatch> {
     let n = family.len();
     if schedule.len() != n {
         return Err(LengthMismatch {
@@ -136,6 +164,7 @@ pub fn mc_expected_kl(
                     partial[j] = x[j];
                 }
             }
+            observe.advanced(1);
             family.ln_pmf(&x) - ln_nu
         })
         .collect();
@@ -471,6 +500,30 @@ pub fn estimate_profile<O: Oracle>(
 where
     O::Error: Send,
 {
+    estimate_profile_observed(oracle, draw, grid, samples, seed, first, &())
+}
+
+/// [`estimate_profile`] reporting each finished draw to `observe`.
+///
+/// # Errors
+///
+/// As [`estimate_profile`].
+///
+/// # Panics
+///
+/// As [`estimate_profile`].
+pub fn estimate_profile_observed<O: Oracle>(
+    oracle: &O,
+    draw: impl Fn(&mut rand_chacha::ChaCha8Rng) -> Vec<u32> + Sync,
+    grid: &[usize],
+    samples: usize,
+    seed: u64,
+    first: u64,
+    observe: &dyn Observe,
+) -> Result<ProfileEstimate, O::Error>
+where
+    O::Error: Send,
+{
     let n = oracle.len();
     let q = oracle.vocab_size();
     let mut ts: Vec<usize> = grid.to_vec();
@@ -487,7 +540,8 @@ where
             let mut order: Vec<usize> = (0..n).collect();
             order.shuffle(&mut rng);
             let mut out = Vec::new();
-            ts.iter()
+            let row = ts
+                .iter()
                 .map(|&t| {
                     let mut partial = vec![MASK; n];
                     for &j in &order[..t] {
@@ -504,7 +558,9 @@ where
                     let m = query.len() as f64;
                     Ok((h / m, ce / m))
                 })
-                .collect()
+                .collect();
+            observe.advanced(1);
+            row
         })
         .collect::<Result<_, _>>()?;
     let points = ts

@@ -67,8 +67,9 @@ pub use dist::{
     FileData, Hmm, Markov, Mixture, Product, Repeat, TABLE_MAX, Table, TableError, Transition,
 };
 pub use estimate::{
-    EXACT_LAW_BUDGET, Loss, MergeError, Moments, PointEstimate, ProfileEstimate, estimate_profile,
-    exact_law, exact_output_law, kl_divergence, mc_expected_kl,
+    EXACT_LAW_BUDGET, Loss, MergeError, Moments, Observe, PointEstimate, ProfileEstimate,
+    estimate_profile, estimate_profile_observed, exact_law, exact_output_law, kl_divergence,
+    mc_expected_kl, mc_expected_kl_observed,
 };
 pub use kl::{
     LengthMismatch, StepCost, expected_kl, li_cai_bound, smax_bound, step_costs, theorem9_max_steps,

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow, bail};
 use serde_json::{Value, json};
-use unmask_core::{Loss, Moments, Oracle, PointEstimate, ProfileEstimate, Unit, estimate_profile};
+use unmask_core::{
+    Loss, Moments, Oracle, PointEstimate, ProfileEstimate, Unit, estimate_profile_observed,
+};
 
 use crate::args::{Output, parse_steps};
 use crate::io;
@@ -56,14 +58,17 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         bail!("--dist: estimation needs n ≥ 2");
     }
     let ts = grid(n, args.points);
-    let estimate = estimate_profile(
+    let bar = crate::progress::Progress::new(args.samples as u64, "estimating the curve");
+    let estimate = estimate_profile_observed(
         &family,
         |r| family.sample(r),
         &ts,
         args.samples,
         args.seed,
         args.first,
+        &bar,
     )?;
+    drop(bar);
     let parts = vec![json!({"seed": args.seed, "first": args.first, "samples": args.samples})];
     let doc = document(&estimate, unit, &dist.to_string(), parts);
     if let Some(path) = &args.out {

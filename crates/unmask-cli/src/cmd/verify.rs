@@ -2,8 +2,8 @@
 
 use serde_json::json;
 use unmask_core::{
-    Moments, Rule, Unit, exact_law, exact_output_law, expected_kl, kl_divergence, mc_expected_kl,
-    sample_batch, stream,
+    Moments, Rule, Unit, exact_law, exact_output_law, expected_kl, kl_divergence,
+    mc_expected_kl_observed, sample_batch, stream,
 };
 
 use crate::args::{Output, Sampling};
@@ -32,7 +32,10 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         _ => None,
     };
     let mc = match &schedule {
-        Some(s) => Some(mc_expected_kl(&p.family, s, m, seed)?),
+        Some(s) => {
+            let bar = crate::progress::Progress::new(m as u64, "Monte Carlo expected KL");
+            Some(mc_expected_kl_observed(&p.family, s, m, seed, &bar)?)
+        }
         None => None,
     };
     let sampler_kl = match (exact_law(&p.family), exact_output_law(&p.family, &p.rule)) {

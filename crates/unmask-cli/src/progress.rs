@@ -1,0 +1,41 @@
+//! Progress bars on stderr for long Monte Carlo work, only when stderr is a terminal.
+
+use std::io::IsTerminal;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use unmask_core::Observe;
+
+/// A bar over `total` draws, or nothing when stderr is not a terminal (pipes, CI, files).
+pub struct Progress(Option<ProgressBar>);
+
+impl Progress {
+    pub fn new(total: u64, what: &str) -> Self {
+        if !std::io::stderr().is_terminal() || total < 1000 {
+            return Progress(None);
+        }
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+        if let Ok(style) =
+            ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({per_sec}, {eta})")
+        {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_message(what.to_string());
+        Progress(Some(bar))
+    }
+}
+
+impl Observe for Progress {
+    fn advanced(&self, done: u64) {
+        if let Some(bar) = &self.0 {
+            bar.inc(done);
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
+}
