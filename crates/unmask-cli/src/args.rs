@@ -111,6 +111,9 @@ impl Input {
 
 /// Orders sampled for the structural curve estimate of a large random code.
 const CODE_ORDERS: usize = 4000;
+/// Draws and grid size of the default estimate for families without an exact curve.
+const DEFAULT_DRAWS: usize = 2000;
+const DEFAULT_POINTS: usize = 32;
 
 /// The curve of a `--dist` family: closed form, exact from its structure, or (large random
 /// codes) estimated from random column orders and repaired; the source names which.
@@ -122,17 +125,35 @@ pub fn dist_curve(dist: &DistSpec) -> anyhow::Result<(InformationCurve, String)>
     if let Some(curve) = family.exact_curve() {
         return Ok((curve, dist.to_string()));
     }
-    if let Some((z, _)) = family.structural_estimate(CODE_ORDERS, 0) {
+    if let Some((z, se)) = family.structural_estimate(CODE_ORDERS, 0) {
         let (curve, _) = InformationCurve::repair(z)?;
+        let worst = se.iter().copied().fold(0.0, f64::max);
         return Ok((
             curve,
-            format!("{dist} (estimated from {CODE_ORDERS} random orders)"),
+            format!(
+                "{dist} (estimated from {CODE_ORDERS} random orders, stderr ≤ {worst:.2e} nats)"
+            ),
         ));
     }
-    anyhow::bail!(
-        "{} has no exact curve; estimate one with `unmask estimate --dist {dist} --out curve.json` and pass --curve curve.json",
-        dist.name()
-    )
+    // No structure to exploit: estimate from draws and oracle calls, as `unmask estimate` does.
+    let n = unmask_core::Oracle::len(&family);
+    let grid = crate::cmd::estimate::grid(n, DEFAULT_POINTS.min(n - 1).max(1));
+    let estimate =
+        unmask_core::estimate_profile(&family, |r| family.sample(r), &grid, DEFAULT_DRAWS, 0, 0)
+            .map_err(|e| match e {})?;
+    let worst = estimate
+        .z_points(unmask_core::Loss::Entropy)
+        .iter()
+        .map(|p| p.2)
+        .fold(0.0, f64::max);
+    let (curve, _) = estimate.curve(unmask_core::Loss::Entropy)?;
+    Ok((
+        curve,
+        format!(
+            "{dist} (estimated: {DEFAULT_DRAWS} draws, {} grid points, stderr ≤ {worst:.2e} nats; `unmask estimate` for more)",
+            grid.len()
+        ),
+    ))
 }
 
 /// Parses a finite, non-negative number.
@@ -194,8 +215,8 @@ pub struct Prepared {
     pub dist: DistSpec,
     pub family: unmask_core::Family,
     pub rule: unmask_core::Rule,
-    /// The exact (or structurally estimated) curve when one is available.
-    pub curve: Option<(InformationCurve, String)>,
+    /// The exact curve, when the family's structure gives one (never an estimate).
+    pub curve: Option<InformationCurve>,
 }
 
 impl Sampling {
@@ -204,16 +225,25 @@ impl Sampling {
             DistSpec::parse(&self.dist).with_context(|| format!("--dist {:?}", self.dist))?;
         let family =
             crate::io::build_family(&dist).with_context(|| format!("--dist {:?}", self.dist))?;
-        let curve = dist_curve(&dist).ok();
+        let curve = family.exact_curve();
         let schedule = match &self.schedule {
             None => None,
             Some(spec) => {
                 let parsed = unmask_core::ScheduleSpec::parse(spec, unit)
                     .with_context(|| format!("--schedule {spec:?}"))?;
                 let n = unmask_core::Oracle::len(&family);
+                // Curve-based schedules on families without an exact curve use the estimate.
+                let needs_curve = matches!(
+                    parsed,
+                    unmask_core::ScheduleSpec::Sqrt { .. } | unmask_core::ScheduleSpec::Optimal(_)
+                );
+                let estimated = match (&curve, needs_curve) {
+                    (None, true) => Some(dist_curve(&dist)?.0),
+                    _ => None,
+                };
                 Some(
                     parsed
-                        .build(n, curve.as_ref().map(|c| &c.0))
+                        .build(n, curve.as_ref().or(estimated.as_ref()))
                         .with_context(|| format!("--schedule {spec:?}"))?
                         .schedule,
                 )

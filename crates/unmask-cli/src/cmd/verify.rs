@@ -28,7 +28,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         _ => None,
     };
     let exact = match (&schedule, &p.curve) {
-        (Some(s), Some((c, _))) => Some(expected_kl(c, s)?),
+        (Some(s), Some(c)) => Some(expected_kl(c, s)?),
         _ => None,
     };
     let mc = match &schedule {
