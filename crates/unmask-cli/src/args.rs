@@ -198,8 +198,8 @@ pub struct Sampling {
     /// Schedule for the random-order and confidence rules (counts or a preset spec).
     #[arg(long, short, value_name = "SPEC")]
     pub schedule: Option<String>,
-    /// Sampler rule: random (default), confidence[:temperature=T], eb:gamma=G (G in --unit),
-    /// threshold:tau=T.
+    /// Sampler rule: random (default), fixed[:order=I.J.K…] (left to right by default),
+    /// confidence[:temperature=T], eb:gamma=G (G in --unit), threshold:tau=T.
     #[arg(long, value_name = "RULE")]
     pub rule: Option<String>,
     /// Number of samples.

@@ -555,6 +555,67 @@ fn sample_reports_nfe_and_counts() {
 }
 
 #[test]
+fn fixed_order_rule() {
+    // Left to right, parity's last symbol is computed from the others: always a codeword.
+    let doc = json(&[
+        "sample",
+        "--dist",
+        "parity:n=6",
+        "--schedule",
+        "5,1",
+        "--rule",
+        "fixed",
+        "--samples",
+        "20",
+    ]);
+    for s in doc["samples"].as_array().unwrap() {
+        let ones: u64 = s["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_u64().unwrap())
+            .sum();
+        assert_eq!(ones % 2, 0);
+    }
+    let doc = json(&[
+        "verify",
+        "--dist",
+        "parity:n=4",
+        "--schedule",
+        "2,2",
+        "--rule",
+        "fixed:order=3.2.1.0",
+        "--samples",
+        "200",
+    ]);
+    assert!(close(&doc["sampler_kl"], std::f64::consts::LN_2));
+    fails(
+        &[
+            "sample",
+            "--dist",
+            "parity:n=4",
+            "--schedule",
+            "2,2",
+            "--rule",
+            "fixed:order=0.1.1.2",
+        ],
+        &["permutation"],
+    );
+    fails(
+        &[
+            "sample",
+            "--dist",
+            "parity:n=4",
+            "--schedule",
+            "2,2",
+            "--rule",
+            "fixed:order=a.b",
+        ],
+        &["order"],
+    );
+}
+
+#[test]
 fn verify_fields_and_agreement() {
     let doc = json(&[
         "verify",

@@ -185,12 +185,14 @@ impl Rule {
 }
 
 /// The valid `--rule` names.
-pub const RULE_NAMES: &[&str] = &["random", "confidence", "eb", "threshold"];
+pub const RULE_NAMES: &[&str] = &["random", "fixed", "confidence", "eb", "threshold"];
 
 impl Rule {
-    /// Builds a rule from a spec (`random`, `confidence[:temperature=T]`, `eb:gamma=G`,
-    /// `threshold:tau=T`) and an optional schedule; `random` (the default when `rule` is None)
-    /// and `confidence` need the schedule, the adaptive rules take none. γ is read in `unit`.
+    /// Builds a rule from a spec (`random`, `fixed[:order=I.J.K…]`, `confidence[:temperature=T]`,
+    /// `eb:gamma=G`, `threshold:tau=T`) and an optional schedule; `random` (the default when
+    /// `rule` is None), `fixed` (left to right unless an order is given, positions separated by
+    /// dots) and `confidence` need the schedule, the adaptive rules take none. γ is read in
+    /// `unit`.
     ///
     /// # Errors
     ///
@@ -214,6 +216,7 @@ impl Rule {
         let keys = |name: &str| -> &'static [&'static str] {
             match name {
                 "confidence" => &["temperature"],
+                "fixed" => &["order"],
                 "eb" => &["gamma"],
                 "threshold" => &["tau"],
                 _ => &[],
@@ -237,6 +240,24 @@ impl Rule {
         };
         Ok(match name {
             "random" => Rule::RandomOrder(needs_schedule(schedule)?),
+            "fixed" => {
+                let schedule = needs_schedule(schedule)?;
+                let order = match p.raw_value("order") {
+                    None => (0..schedule.len()).collect(),
+                    Some(text) => text
+                        .split('.')
+                        .map(|v| {
+                            v.trim().parse::<usize>().map_err(|_| SpecError::BadValue {
+                                name: "fixed".into(),
+                                key: "order".into(),
+                                value: text.to_string(),
+                                expected: "positions separated by dots, e.g. 3.0.2.1",
+                            })
+                        })
+                        .collect::<Result<Vec<_>, _>>()?,
+                };
+                Rule::FixedOrder { order, schedule }
+            }
             "confidence" => Rule::Confidence {
                 schedule: needs_schedule(schedule)?,
                 temperature: p.f64("temperature")?.unwrap_or(0.0),

@@ -197,6 +197,11 @@ impl<'a> Params<'a> {
         self.pairs.iter().any(|(k, _)| *k == key)
     }
 
+    /// The raw text of a key's value.
+    pub(crate) fn raw_value(&self, key: &str) -> Option<&'a str> {
+        self.raw(key)
+    }
+
     fn raw(&self, key: &str) -> Option<&'a str> {
         self.pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
     }
