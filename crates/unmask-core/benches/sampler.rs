@@ -68,6 +68,28 @@ fn sampler_markov_n1024_q8_k64(bencher: Bencher) {
         .bench(|| sample_batch(&d, &rule, BATCH, 1, 0).unwrap());
 }
 
+/// The naive oracle in the same run: forward–backward over the whole chain at every call.
+#[divan::bench(sample_count = 3, sample_size = 1)]
+fn sampler_markov_n1024_q8_k64_reference(bencher: Bencher) {
+    let d = build("markov:n=1024,q=8,stay=0.9");
+    let rule = Rule::RandomOrder(unmask_core::preset::llada(1024, 64, None).unwrap());
+    let reference = unmask_core::Reference(&d);
+    bencher
+        .counter(ItemsCount::new(BATCH))
+        .bench(|| sample_batch(&reference, &rule, BATCH, 1, 0).unwrap());
+}
+
+/// The naive oracle in the same run: generic F_q elimination for the binary code.
+#[divan::bench(sample_count = 3, sample_size = 1)]
+fn sampler_code_n256_k32_k16_reference(bencher: Bencher) {
+    let d = build("code:n=256,k=32,q=2");
+    let rule = Rule::RandomOrder(unmask_core::preset::llada(256, 16, None).unwrap());
+    let reference = unmask_core::Reference(&d);
+    bencher
+        .counter(ItemsCount::new(BATCH))
+        .bench(|| sample_batch(&reference, &rule, BATCH, 1, 0).unwrap());
+}
+
 /// Issue target: ≥ 500 samples/s for a code n = 256, k = 32, q = 2, 16 steps.
 #[divan::bench(sample_count = 3, sample_size = 1)]
 fn sampler_code_n256_k32_k16(bencher: Bencher) {

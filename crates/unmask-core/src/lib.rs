@@ -64,7 +64,8 @@ pub use compare::{Baseline, Comparison, Row, SCAN_LIMIT, compare};
 pub use curve::{CurveError, InformationCurve, Repair, Unit, UnitError};
 pub use dist::{
     CODE_ENUMERATE_MAX, ChainError, ChainSpec, Code, DIST_NAMES, DistError, DistSpec, Family,
-    FileData, Hmm, Markov, Mixture, Product, Repeat, TABLE_MAX, Table, TableError, Transition,
+    FileData, Hmm, Markov, Mixture, Product, Reference, Repeat, TABLE_MAX, Table, TableError,
+    Transition,
 };
 pub use estimate::{
     EXACT_LAW_BUDGET, Loss, MergeError, Moments, Observe, PointEstimate, ProfileEstimate,

@@ -49,6 +49,34 @@ pub trait Oracle: Sync {
         out: &mut [f64],
     ) -> Result<(), Self::Error>;
 
+    /// One forward pass over a batch of partial sequences: `outs[b]` receives the marginals of
+    /// `queries[b]` given `partials[b]`, laid out as in
+    /// [`conditional_marginals`](Oracle::conditional_marginals). The default calls that method
+    /// once per sequence; a neural model overrides it with a real batched pass.
+    ///
+    /// # Errors
+    ///
+    /// The first error of any sequence.
+    ///
+    /// # Panics
+    ///
+    /// If the three slices differ in length, or as `conditional_marginals`.
+    fn batch_marginals(
+        &self,
+        partials: &[&[u32]],
+        queries: &[&[usize]],
+        outs: &mut [&mut [f64]],
+    ) -> Result<(), Self::Error> {
+        assert!(
+            partials.len() == queries.len() && queries.len() == outs.len(),
+            "batch sizes"
+        );
+        for ((partial, query), out) in partials.iter().zip(queries).zip(outs.iter_mut()) {
+            self.conditional_marginals(partial, query, out)?;
+        }
+        Ok(())
+    }
+
     /// Always false for a usable oracle; present for symmetry with `len`.
     fn is_empty(&self) -> bool {
         self.len() == 0
@@ -92,6 +120,8 @@ impl<O: Oracle + ?Sized> Oracle for &O {
 /// ```
 #[derive(Debug)]
 pub struct Counting<O> {
+    // Counts calls of `conditional_marginals`; a batch through the default `batch_marginals`
+    // counts one call per sequence (one NFE each).
     inner: O,
     calls: AtomicU64,
 }
@@ -135,5 +165,35 @@ impl<O: Oracle> Oracle for Counting<O> {
     ) -> Result<(), Self::Error> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         self.inner.conditional_marginals(partial, query, out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::DistSpec;
+
+    #[test]
+    fn batch_equals_single_calls() {
+        let d = DistSpec::parse("markov:n=6,q=3,stay=0.7")
+            .unwrap()
+            .build(None)
+            .unwrap();
+        let partials: Vec<Vec<u32>> = vec![vec![0, MASK, MASK, 2, MASK, MASK], vec![MASK; 6]];
+        let queries: Vec<Vec<usize>> = vec![vec![1, 2, 4], vec![0, 5]];
+        let mut a: Vec<Vec<f64>> = queries.iter().map(|q| vec![0.0; q.len() * 3]).collect();
+        {
+            let p: Vec<&[u32]> = partials.iter().map(Vec::as_slice).collect();
+            let q: Vec<&[usize]> = queries.iter().map(Vec::as_slice).collect();
+            let mut o: Vec<&mut [f64]> = a.iter_mut().map(Vec::as_mut_slice).collect();
+            let counted = Counting::new(&d);
+            counted.batch_marginals(&p, &q, &mut o).unwrap();
+            assert_eq!(counted.calls(), 2);
+        }
+        for ((p, q), got) in partials.iter().zip(&queries).zip(&a) {
+            let mut want = vec![0.0; q.len() * 3];
+            d.conditional_marginals(p, q, &mut want).unwrap();
+            assert_eq!(got, &want);
+        }
     }
 }

@@ -183,7 +183,12 @@ impl Code {
     }
 
     fn solver(&self) -> Solver {
-        if self.bits.is_empty() {
+        self.solver_of(false)
+    }
+
+    /// The bit-packed solver for q = 2 unless `generic` (the slow reference) is asked for.
+    fn solver_of(&self, generic: bool) -> Solver {
+        if generic || self.bits.is_empty() {
             Solver::Prime(Basis::new(self.field, self.k))
         } else {
             Solver::Binary(Basis2::new())
@@ -208,7 +213,11 @@ impl Code {
 
     /// The constraints imposed by the revealed positions, or None if they contradict.
     fn constraints(&self, partial: &[u32]) -> Option<Solver> {
-        let mut solver = self.solver();
+        self.constraints_with(partial, false)
+    }
+
+    fn constraints_with(&self, partial: &[u32], generic: bool) -> Option<Solver> {
+        let mut solver = self.solver_of(generic);
         for (j, &x) in partial.iter().enumerate() {
             if x != crate::oracle::MASK {
                 let c = self.field.sub(x % self.q, self.shift[j]);
@@ -235,9 +244,20 @@ impl Code {
     }
 
     pub(crate) fn marginals(&self, partial: &[u32], query: &[usize], out: &mut [f64]) {
+        self.marginals_with(partial, query, out, false)
+    }
+
+    /// The oracle; `generic` forces the F_q solver even for q = 2 (the slow reference).
+    pub(crate) fn marginals_with(
+        &self,
+        partial: &[u32],
+        query: &[usize],
+        out: &mut [f64],
+        generic: bool,
+    ) {
         let q = self.q as usize;
         let uniform = 1.0 / q as f64;
-        match self.constraints(partial) {
+        match self.constraints_with(partial, generic) {
             None => out.fill(uniform),
             Some(solver) => {
                 for (row, &i) in out.chunks_mut(q).zip(query) {

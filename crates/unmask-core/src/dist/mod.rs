@@ -742,6 +742,39 @@ impl Family {
     }
 }
 
+/// A family's slow reference oracle: forward–backward over the whole chain for Markov chains,
+/// the generic F_q elimination for binary codes, and the family's own oracle otherwise. The
+/// fast oracles are tested against it and benchmarked beside it (STYLE: every fast algorithm
+/// checked against a slow one).
+#[derive(Debug, Clone, Copy)]
+pub struct Reference<'a>(pub &'a Family);
+
+impl Oracle for Reference<'_> {
+    type Error = Infallible;
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn vocab_size(&self) -> usize {
+        self.0.vocab_size()
+    }
+
+    fn conditional_marginals(
+        &self,
+        partial: &[u32],
+        query: &[usize],
+        out: &mut [f64],
+    ) -> Result<(), Infallible> {
+        match self.0 {
+            Family::Markov(d) => d.forward_backward(partial, query, out),
+            Family::Code(d) => d.marginals_with(partial, query, out, true),
+            other => other.conditional_marginals(partial, query, out)?,
+        }
+        Ok(())
+    }
+}
+
 impl Oracle for Family {
     type Error = Infallible;
 
