@@ -23,6 +23,7 @@ use rayon::prelude::*;
 
 use crate::curve::{CurveError, InformationCurve, Repair};
 use crate::dist::Family;
+use crate::dist::binomial;
 use crate::dist::markov::entropy;
 use crate::kl::LengthMismatch;
 use crate::oracle::{MASK, Oracle};
@@ -203,6 +204,28 @@ pub fn exact_output_law(family: &Family, rule: &Rule) -> Option<Vec<f64>> {
         | Rule::Confidence { schedule: s, .. } => block_at(s),
         _ => HashMap::new(),
     };
+    // Schedule-driven rules: bound the enumeration before starting (states × transitions per
+    // step, at most C(n, N)·q^N · C(n − N, s)·q^s), so hopeless cases return at once.
+    if let Rule::RandomOrder(s) | Rule::FixedOrder { schedule: s, .. } = rule {
+        let random = matches!(rule, Rule::RandomOrder(_));
+        let qf = q as f64;
+        let work: f64 = s
+            .blocks()
+            .filter(|b| b.1 > 0)
+            .map(|(start, count)| {
+                let states = binomial(n, start) * qf.powi(start as i32);
+                let subsets = if random {
+                    binomial(n - start, count)
+                } else {
+                    1.0
+                };
+                states * subsets * qf.powi(count as i32)
+            })
+            .sum();
+        if work > EXACT_LAW_BUDGET as f64 {
+            return None;
+        }
+    }
     let mut levels: Vec<HashMap<Vec<u32>, f64>> = vec![HashMap::new(); n + 1];
     levels[0].insert(vec![MASK; n], 1.0);
     let mut law = vec![0.0; outcomes];

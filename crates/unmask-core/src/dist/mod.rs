@@ -32,6 +32,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 pub use code::Code;
+pub(crate) use code::binomial;
 pub use markov::{ChainError, Hmm, Markov, Transition};
 pub use simple::{Mixture, Product, Repeat, TABLE_MAX, Table, TableError};
 
