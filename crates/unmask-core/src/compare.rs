@@ -110,6 +110,51 @@ pub struct Row {
     pub steps_to_match_optimal: Option<usize>,
 }
 
+impl Row {
+    /// Expected KL relative to the optimum: None when the optimum is 0 and this row is not.
+    pub fn ratio_to_optimal(&self, optimal_kl: f64) -> Option<f64> {
+        if optimal_kl > 0.0 {
+            Some(self.expected_kl / optimal_kl)
+        } else if self.expected_kl <= 0.0 {
+            Some(1.0)
+        } else {
+            None
+        }
+    }
+}
+
+/// Each baseline's exact expected KL at every step count of `grid` (nats), for frontier tables
+/// and plots. [`Baseline::Optimal`] uses the optimiser's frontier.
+///
+/// # Errors
+///
+/// [`SpecError`] when a step count is 0 or above n.
+pub fn preset_frontier(
+    curve: &InformationCurve,
+    grid: &[usize],
+    baselines: &[Baseline],
+) -> Result<Vec<(Baseline, Vec<crate::FrontierPoint>)>, SpecError> {
+    baselines
+        .iter()
+        .map(|&b| {
+            let points = if b == Baseline::Optimal {
+                optimize::frontier(curve, grid)?
+            } else {
+                grid.iter()
+                    .map(|&k| {
+                        let s = b.build(curve, k)?;
+                        Ok(crate::FrontierPoint {
+                            steps: k,
+                            expected_kl: expected_kl(curve, &s).expect("built for this curve"),
+                        })
+                    })
+                    .collect::<Result<_, SpecError>>()?
+            };
+            Ok((b, points))
+        })
+        .collect()
+}
+
 /// Every [`Baseline`] at a step budget.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {

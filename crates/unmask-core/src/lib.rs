@@ -60,7 +60,7 @@ mod schedule;
 mod spec;
 pub mod tol;
 
-pub use compare::{Baseline, Comparison, Row, SCAN_LIMIT, compare};
+pub use compare::{Baseline, Comparison, Row, SCAN_LIMIT, compare, preset_frontier};
 pub use curve::{CurveError, InformationCurve, Repair, Unit, UnitError};
 pub use dist::{
     CODE_ENUMERATE_MAX, ChainError, ChainSpec, Code, DIST_NAMES, DistError, DistSpec, Family,

@@ -55,17 +55,6 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// E-KL relative to the optimum: None when the optimum is 0 and the preset is not.
-pub fn ratio(kl: f64, optimal: f64) -> Option<f64> {
-    if optimal > 0.0 {
-        Some(kl / optimal)
-    } else if kl <= 0.0 {
-        Some(1.0)
-    } else {
-        None
-    }
-}
-
 pub fn rows_json(cmp: &Comparison, unit: Unit) -> Value {
     Value::Array(
         cmp.rows
@@ -76,7 +65,7 @@ pub fn rows_json(cmp: &Comparison, unit: Unit) -> Value {
                     "schedule": r.schedule.counts(),
                     "steps": r.schedule.steps(),
                     "expected_kl": unit.from_nats(r.expected_kl),
-                    "ratio_to_optimal": ratio(r.expected_kl, cmp.optimal_kl),
+                    "ratio_to_optimal": r.ratio_to_optimal(cmp.optimal_kl),
                     "steps_to_match_optimal": r.steps_to_match_optimal,
                 })
             })
@@ -98,7 +87,7 @@ pub fn table(cmp: &Comparison, unit: Unit) -> String {
             r.baseline.name(),
             r.schedule.steps().to_string(),
             num(unit.from_nats(r.expected_kl)),
-            ratio(r.expected_kl, cmp.optimal_kl).map_or("∞".into(), num),
+            r.ratio_to_optimal(cmp.optimal_kl).map_or("∞".into(), num),
             r.steps_to_match_optimal
                 .map_or("none ≤ n".into(), |k| k.to_string()),
             report::counts(&r.schedule),

@@ -3,9 +3,7 @@
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
-use unmask_core::{
-    Baseline, InformationCurve, Unit, default_frontier_steps, expected_kl, frontier,
-};
+use unmask_core::{Baseline, InformationCurve, Unit, default_frontier_steps, preset_frontier};
 
 use crate::args::{Input, Output, parse_steps};
 use crate::plot::{self, Series};
@@ -33,30 +31,20 @@ pub fn series(
     grid: &[usize],
     optimal_only: bool,
 ) -> anyhow::Result<Vec<Series>> {
-    let mut out = vec![Series {
-        name: "optimal".into(),
-        points: frontier(curve, grid)?
+    let mut order = vec![Baseline::Optimal];
+    order.extend(
+        Baseline::ALL
             .iter()
-            .map(|p| (p.steps, p.expected_kl))
-            .collect(),
-    }];
-    let baselines: Vec<Baseline> = Baseline::ALL
-        .iter()
-        .copied()
-        .filter(|b| *b != Baseline::Optimal && (!optimal_only || *b == Baseline::Uniform))
-        .collect();
-    for b in baselines {
-        let mut points = Vec::with_capacity(grid.len());
-        for &k in grid {
-            let s = b.build(curve, k)?;
-            points.push((k, expected_kl(curve, &s)?));
-        }
-        out.push(Series {
+            .copied()
+            .filter(|b| *b != Baseline::Optimal && (!optimal_only || *b == Baseline::Uniform)),
+    );
+    Ok(preset_frontier(curve, grid, &order)?
+        .into_iter()
+        .map(|(b, points)| Series {
             name: b.name(),
-            points,
-        });
-    }
-    Ok(out)
+            points: points.iter().map(|p| (p.steps, p.expected_kl)).collect(),
+        })
+        .collect())
 }
 
 pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {

@@ -1,0 +1,543 @@
+//! Python bindings of unmask (`unmask._unmask`): a thin layer over `unmask-core`.
+//!
+//! Numbers cross as NumPy arrays (one copy into the validated curve, none on the way back: the
+//! schedule's buffer becomes the array); long computations release the interpreter lock. Every
+//! core error becomes a `ValueError` carrying the same message as the CLI. The documented Python
+//! API is `python/unmask/__init__.py`, which re-exports these names.
+
+use numpy::{AllowTypeChange, IntoPyArray, PyArray1, PyArray2, PyArrayLike1};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+use unmask_core::{
+    Baseline, DistSpec, InformationCurve, Method, Schedule, ScheduleSpec, Unit,
+    default_frontier_steps, preset_frontier,
+};
+
+fn value_error(e: impl std::fmt::Display) -> PyErr {
+    PyValueError::new_err(e.to_string())
+}
+
+/// A 1-D array of numbers from any NumPy array or sequence, as a ValueError when it is not one
+/// (wrong shape, strings, ...).
+fn numbers(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<f64>> {
+    let array = obj
+        .extract::<PyArrayLike1<'_, f64, AllowTypeChange>>()
+        .map_err(|e| value_error(format!("{what} must be a 1-D array of numbers: {e}")))?;
+    Ok(array.as_array().to_vec())
+}
+
+fn unit_of(name: &str) -> PyResult<Unit> {
+    name.parse::<Unit>().map_err(value_error)
+}
+
+/// An information curve Z_1..Z_n (validated), in the unit it was given in.
+///
+/// Curve(z, unit="nats") rejects NaN/inf, negative values, Z_1 != 0 and decreases with a
+/// ValueError naming the index and value; use Curve.repair for noisy estimates.
+#[pyclass(name = "Curve", module = "unmask", frozen)]
+struct Curve {
+    inner: InformationCurve,
+    unit: Unit,
+    /// (largest correction, at j) when the curve was repaired.
+    correction: Option<(f64, usize)>,
+    /// (j, standard error) of an estimated curve.
+    stderr: Option<Vec<(usize, f64)>>,
+}
+
+impl Curve {
+    fn plain(inner: InformationCurve, unit: Unit) -> Self {
+        Curve {
+            inner,
+            unit,
+            correction: None,
+            stderr: None,
+        }
+    }
+
+    fn out(&self, nats: f64) -> f64 {
+        self.unit.from_nats(nats)
+    }
+}
+
+#[pymethods]
+impl Curve {
+    #[new]
+    #[pyo3(signature = (z, unit = "nats"))]
+    fn new(z: &Bound<'_, PyAny>, unit: &str) -> PyResult<Self> {
+        let unit = unit_of(unit)?;
+        let mut values = numbers(z, "z")?;
+        if unit != Unit::Nats {
+            values.iter_mut().for_each(|v| *v = unit.to_nats(*v));
+        }
+        let curve = InformationCurve::new(values).map_err(value_error)?;
+        Ok(Curve::plain(curve, unit))
+    }
+
+    /// Curve from the entropy profile h(0..n-1) (Z_{t+1} = h(0) - h(t)).
+    #[staticmethod]
+    #[pyo3(signature = (h, unit = "nats"))]
+    fn from_entropy(h: &Bound<'_, PyAny>, unit: &str) -> PyResult<Self> {
+        let unit = unit_of(unit)?;
+        let h: Vec<f64> = numbers(h, "h")?
+            .into_iter()
+            .map(|v| unit.to_nats(v))
+            .collect();
+        Ok(Curve::plain(
+            InformationCurve::from_entropy(&h).map_err(value_error)?,
+            unit,
+        ))
+    }
+
+    /// Curve of length n from sparse points [(j, Z_j)] (linear between points, constant after
+    /// the last; Z_1 = 0 implied). With repair=True the point values are first projected onto
+    /// the monotone cone and the largest correction is recorded in `correction`.
+    #[staticmethod]
+    #[pyo3(signature = (n, points, unit = "nats", repair = false, stderr = None))]
+    fn from_points(
+        n: usize,
+        points: Vec<(usize, f64)>,
+        unit: &str,
+        repair: bool,
+        stderr: Option<Vec<(usize, f64)>>,
+    ) -> PyResult<Self> {
+        let unit = unit_of(unit)?;
+        let mut pts: Vec<(usize, f64)> =
+            points.iter().map(|&(j, z)| (j, unit.to_nats(z))).collect();
+        let mut correction = None;
+        if repair {
+            pts.sort_by_key(|p| p.0);
+            if pts.first().is_none_or(|p| p.0 != 1) {
+                pts.insert(0, (1, 0.0));
+            }
+            let (fixed, report) =
+                InformationCurve::repair(pts.iter().map(|p| p.1).collect()).map_err(value_error)?;
+            for (p, &v) in pts.iter_mut().zip(fixed.z()) {
+                p.1 = v;
+            }
+            correction = Some((
+                unit.from_nats(report.max_correction),
+                pts[report.at_j - 1].0,
+            ));
+        }
+        let inner = InformationCurve::from_points(n, &pts).map_err(value_error)?;
+        Ok(Curve {
+            inner,
+            unit,
+            correction,
+            stderr,
+        })
+    }
+
+    /// Curve from what a user measures: the average masked-token cross-entropy (or predicted
+    /// entropy) `losses[i]` of a model when `revealed[i]` random tokens are unmasked, t = 0
+    /// included. `Z_{t+1} = L(0) − L(t)`, linear between measurements; the monotone repair of
+    /// the points is applied and reported in `correction` (never hidden).
+    #[staticmethod]
+    #[pyo3(signature = (n, revealed, losses, unit = "nats"))]
+    fn from_masked_losses(
+        n: usize,
+        revealed: Vec<usize>,
+        losses: &Bound<'_, PyAny>,
+        unit: &str,
+    ) -> PyResult<Self> {
+        let losses = numbers(losses, "losses")?;
+        if revealed.len() != losses.len() {
+            return Err(value_error(format!(
+                "revealed has {} entries but losses has {}",
+                revealed.len(),
+                losses.len()
+            )));
+        }
+        if let Some((i, v)) = losses.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(value_error(format!("losses[{i}] = {v} is not finite")));
+        }
+        if let Some(&t) = revealed.iter().find(|&&t| t >= n) {
+            return Err(value_error(format!(
+                "revealed count {t} is not below n = {n}"
+            )));
+        }
+        let Some(base) = revealed.iter().position(|&t| t == 0) else {
+            return Err(value_error(
+                "revealed must include 0 (the loss with nothing revealed)",
+            ));
+        };
+        let h0 = losses[base];
+        let points: Vec<(usize, f64)> = revealed
+            .iter()
+            .zip(&losses)
+            .map(|(&t, &l)| (t + 1, h0 - l))
+            .collect();
+        let mut seen = revealed.clone();
+        seen.sort_unstable();
+        if let Some(w) = seen.windows(2).find(|w| w[0] == w[1]) {
+            return Err(value_error(format!(
+                "revealed count {} appears twice",
+                w[0]
+            )));
+        }
+        Self::from_points(n, points, unit, true, None)
+    }
+
+    /// The least-squares projection of noisy values onto valid curves (Z_1 = 0, non-negative,
+    /// non-decreasing); `correction` holds (largest change, at j).
+    #[staticmethod]
+    #[pyo3(signature = (z, unit = "nats"))]
+    fn repair(z: &Bound<'_, PyAny>, unit: &str) -> PyResult<Self> {
+        let unit = unit_of(unit)?;
+        let values: Vec<f64> = numbers(z, "z")?
+            .into_iter()
+            .map(|v| unit.to_nats(v))
+            .collect();
+        let (inner, report) = InformationCurve::repair(values).map_err(value_error)?;
+        Ok(Curve {
+            inner,
+            unit,
+            correction: Some((unit.from_nats(report.max_correction), report.at_j)),
+            stderr: None,
+        })
+    }
+
+    /// The exact curve of a distribution spec with a closed form or exact structure
+    /// (product, parity, repeat, mds, logfactor, rs, markov:…,stay=…, small codes).
+    #[staticmethod]
+    #[pyo3(signature = (spec, unit = "nats"))]
+    fn from_dist(spec: &str, unit: &str) -> PyResult<Self> {
+        let unit = unit_of(unit)?;
+        let dist = DistSpec::parse(spec).map_err(value_error)?;
+        let curve = match dist.closed_curve() {
+            Some(c) => c,
+            None => dist
+                .build(None)
+                .map_err(value_error)?
+                .exact_curve()
+                .ok_or_else(|| value_error(format!("{} has no exact curve", dist.name())))?,
+        };
+        Ok(Curve::plain(curve, unit))
+    }
+
+    /// Number of positions n.
+    #[getter]
+    fn n(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// The values Z_1..Z_n (numpy array, in `unit`).
+    #[getter]
+    fn z<'py>(&self, py: Python<'py>) -> Bound<'py, PyArray1<f64>> {
+        self.inner.values_in(self.unit).into_pyarray(py)
+    }
+
+    /// Total correlation TC = sum of Z.
+    #[getter]
+    fn tc(&self) -> f64 {
+        self.out(self.inner.tc())
+    }
+
+    /// Dual total correlation DTC = n Z_n - TC.
+    #[getter]
+    fn dtc(&self) -> f64 {
+        self.out(self.inner.dtc())
+    }
+
+    /// Sum of I(X_i; X_-i) = n Z_n = TC + DTC.
+    #[getter]
+    fn sum_mi(&self) -> f64 {
+        self.out(self.inner.sum_mi())
+    }
+
+    /// "nats" or "bits".
+    #[getter]
+    fn unit(&self) -> &'static str {
+        self.unit.name()
+    }
+
+    /// (largest correction, at j) if the curve was repaired, else None.
+    #[getter]
+    fn correction(&self) -> Option<(f64, usize)> {
+        self.correction
+    }
+
+    /// [(j, standard error)] of an estimated curve, else None.
+    #[getter]
+    fn stderr(&self) -> Option<Vec<(usize, f64)>> {
+        self.stderr.clone()
+    }
+
+    /// The same curve expressed in another unit.
+    fn to_unit(&self, unit: &str) -> PyResult<Self> {
+        Ok(Curve {
+            inner: self.inner.clone(),
+            unit: unit_of(unit)?,
+            correction: self.correction,
+            stderr: self.stderr.clone(),
+        })
+    }
+
+    /// The curve file format of the CLI: {"unit": …, "z": […]}.
+    fn to_json(&self) -> String {
+        let values: Vec<String> = self
+            .inner
+            .values_in(self.unit)
+            .iter()
+            .map(|v| format!("{v:?}"))
+            .collect();
+        format!(
+            "{{\"unit\": \"{}\", \"z\": [{}]}}",
+            self.unit.name(),
+            values.join(", ")
+        )
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "Curve(n={}, tc={:.6}, dtc={:.6}, unit='{}')",
+            self.inner.len(),
+            self.tc(),
+            self.dtc(),
+            self.unit.name()
+        )
+    }
+}
+
+/// A schedule argument: a spec string or a sequence of counts.
+fn schedule_arg(spec: &Bound<'_, PyAny>, curve: &Curve) -> PyResult<Schedule> {
+    if let Ok(text) = spec.extract::<String>() {
+        let parsed = ScheduleSpec::parse(&text, curve.unit).map_err(value_error)?;
+        return Ok(parsed
+            .build(curve.inner.len(), Some(&curve.inner))
+            .map_err(value_error)?
+            .schedule);
+    }
+    let counts: Vec<usize> = spec.extract().map_err(|_| {
+        value_error("schedule must be a spec string or a sequence of non-negative integers")
+    })?;
+    let s = Schedule::from_counts(counts).map_err(value_error)?;
+    if s.len() != curve.inner.len() {
+        return Err(value_error(format!(
+            "the counts sum to {}, expected n = {}",
+            s.len(),
+            curve.inner.len()
+        )));
+    }
+    Ok(s)
+}
+
+fn counts_array<'py>(py: Python<'py>, s: &Schedule) -> Bound<'py, PyArray1<i64>> {
+    s.counts()
+        .iter()
+        .map(|&c| c as i64)
+        .collect::<Vec<_>>()
+        .into_pyarray(py)
+}
+
+/// Exact expected KL of a schedule (CCL Theorem 16), in the curve's unit.
+#[pyfunction]
+fn expected_kl(curve: &Curve, schedule: &Bound<'_, PyAny>) -> PyResult<f64> {
+    let s = schedule_arg(schedule, curve)?;
+    Ok(curve.out(unmask_core::expected_kl(&curve.inner, &s).map_err(value_error)?))
+}
+
+fn header<'py>(py: Python<'py>, curve: &Curve) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item("n", curve.inner.len())?;
+    d.set_item("unit", curve.unit.name())?;
+    Ok(d)
+}
+
+/// The optimal schedule with exactly `steps` passes, or the fewest passes with expected KL ≤
+/// `epsilon` (in the curve's unit). Returns {n, unit, steps, schedule, expected_kl} like
+/// `unmask plan --json`.
+#[pyfunction]
+#[pyo3(signature = (curve, steps = None, epsilon = None))]
+fn optimal_schedule<'py>(
+    py: Python<'py>,
+    curve: &Curve,
+    steps: Option<usize>,
+    epsilon: Option<f64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let inner = &curve.inner;
+    let optimum = match (steps, epsilon) {
+        (Some(k), None) => {
+            py.detach(|| unmask_core::optimal_schedule(inner, k, Method::Lagrangian))
+        }
+        (None, Some(e)) => {
+            let e = curve.unit.to_nats(e);
+            py.detach(|| unmask_core::min_steps(inner, e))
+        }
+        _ => return Err(value_error("give exactly one of steps= or epsilon=")),
+    }
+    .map_err(value_error)?;
+    let d = header(py, curve)?;
+    d.set_item("steps", optimum.schedule.steps())?;
+    d.set_item("schedule", counts_array(py, &optimum.schedule))?;
+    d.set_item("expected_kl", curve.out(optimum.expected_kl))?;
+    Ok(d)
+}
+
+/// Seconds the Rust library spends on optimal_schedule(curve, steps), best of `repeats`: the
+/// reference for the Python benchmark.
+#[pyfunction]
+fn _rust_seconds_optimal(
+    py: Python<'_>,
+    curve: &Curve,
+    steps: usize,
+    repeats: usize,
+) -> PyResult<f64> {
+    let inner = &curve.inner;
+    py.detach(|| {
+        let mut best = f64::INFINITY;
+        for _ in 0..repeats.max(1) {
+            let start = std::time::Instant::now();
+            let o = unmask_core::optimal_schedule(inner, steps, Method::Lagrangian);
+            best = best.min(start.elapsed().as_secs_f64());
+            o.map_err(value_error)?;
+        }
+        Ok(best)
+    })
+}
+
+/// The counts of a schedule spec (any preset of the CLI) for n tokens; curve-based presets
+/// (sqrt, optimal) need `curve`.
+#[pyfunction]
+#[pyo3(signature = (spec, n, curve = None, unit = "nats"))]
+fn schedule<'py>(
+    py: Python<'py>,
+    spec: &str,
+    n: usize,
+    curve: Option<&Curve>,
+    unit: &str,
+) -> PyResult<Bound<'py, PyArray1<i64>>> {
+    let unit = curve.map_or(unit_of(unit), |c| Ok(c.unit))?;
+    if let Some(c) = curve
+        && c.inner.len() != n
+    {
+        return Err(value_error(format!(
+            "the curve has n = {}, but n = {n} was given",
+            c.inner.len()
+        )));
+    }
+    let parsed = ScheduleSpec::parse(spec, unit).map_err(value_error)?;
+    let built = parsed
+        .build(n, curve.map(|c| &c.inner))
+        .map_err(value_error)?;
+    Ok(counts_array(py, &built.schedule))
+}
+
+fn points_list<'py>(
+    py: Python<'py>,
+    curve: &Curve,
+    points: &[unmask_core::FrontierPoint],
+) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for p in points {
+        let d = PyDict::new(py);
+        d.set_item("steps", p.steps)?;
+        d.set_item("expected_kl", curve.out(p.expected_kl))?;
+        list.append(d)?;
+    }
+    Ok(list)
+}
+
+/// Optimal expected KL against the number of steps (default 1, 2, 4, …, n), and each preset's:
+/// {n, unit, points, presets} like `unmask frontier --json`.
+#[pyfunction]
+#[pyo3(signature = (curve, steps = None))]
+fn frontier<'py>(
+    py: Python<'py>,
+    curve: &Curve,
+    steps: Option<Vec<usize>>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let inner = &curve.inner;
+    let grid = steps.unwrap_or_else(|| default_frontier_steps(inner.len()));
+    let mut order = vec![Baseline::Optimal];
+    order.extend(
+        Baseline::ALL
+            .iter()
+            .copied()
+            .filter(|b| *b != Baseline::Optimal),
+    );
+    let series = py
+        .detach(|| preset_frontier(inner, &grid, &order))
+        .map_err(value_error)?;
+    let d = header(py, curve)?;
+    d.set_item("points", points_list(py, curve, &series[0].1)?)?;
+    let presets = PyList::empty(py);
+    for (b, pts) in &series[1..] {
+        let p = PyDict::new(py);
+        p.set_item("name", b.name())?;
+        p.set_item("points", points_list(py, curve, pts)?)?;
+        presets.append(p)?;
+    }
+    d.set_item("presets", presets)?;
+    Ok(d)
+}
+
+/// Every preset at a step budget against the optimum: {n, unit, steps, optimal_kl, rows} like
+/// `unmask compare --json`.
+#[pyfunction]
+fn compare<'py>(py: Python<'py>, curve: &Curve, steps: usize) -> PyResult<Bound<'py, PyDict>> {
+    let inner = &curve.inner;
+    let cmp = py
+        .detach(|| unmask_core::compare(inner, steps))
+        .map_err(value_error)?;
+    let d = header(py, curve)?;
+    d.set_item("steps", steps)?;
+    d.set_item("optimal_kl", curve.out(cmp.optimal_kl))?;
+    let rows = PyList::empty(py);
+    for r in &cmp.rows {
+        let row = PyDict::new(py);
+        row.set_item("name", r.baseline.name())?;
+        row.set_item("schedule", counts_array(py, &r.schedule))?;
+        row.set_item("steps", r.schedule.steps())?;
+        row.set_item("expected_kl", curve.out(r.expected_kl))?;
+        row.set_item("ratio_to_optimal", r.ratio_to_optimal(cmp.optimal_kl))?;
+        row.set_item("steps_to_match_optimal", r.steps_to_match_optimal)?;
+        rows.append(row)?;
+    }
+    d.set_item("rows", rows)?;
+    Ok(d)
+}
+
+/// The (batch_size, steps) int64 array of per-step counts that LLaDA-style generate() loops
+/// consume as num_transfer_tokens.
+#[pyfunction]
+fn transfer_counts<'py>(
+    py: Python<'py>,
+    schedule: &Bound<'py, PyAny>,
+    batch_size: usize,
+) -> PyResult<Bound<'py, PyArray2<i64>>> {
+    let counts: Vec<i64> = schedule
+        .extract::<PyArrayLike1<'_, i64, AllowTypeChange>>()
+        .map_err(|e| value_error(format!("schedule must be a 1-D array of counts: {e}")))?
+        .as_array()
+        .to_vec();
+    if let Some((i, c)) = counts.iter().enumerate().find(|(_, c)| **c < 0) {
+        return Err(value_error(format!("count #{} ({c}) is negative", i + 1)));
+    }
+    Schedule::from_counts(counts.iter().map(|&c| c as usize).collect()).map_err(value_error)?;
+    if batch_size == 0 {
+        return Err(value_error("batch_size must be at least 1"));
+    }
+    let rows: Vec<Vec<i64>> = vec![counts; batch_size];
+    PyArray2::from_vec2(py, &rows).map_err(value_error)
+}
+
+/// unmask: optimal unmasking schedules for masked diffusion models.
+#[pymodule]
+fn _unmask(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Curve>()?;
+    m.add_function(wrap_pyfunction!(expected_kl, m)?)?;
+    m.add_function(wrap_pyfunction!(optimal_schedule, m)?)?;
+    m.add_function(wrap_pyfunction!(_rust_seconds_optimal, m)?)?;
+    m.add_function(wrap_pyfunction!(schedule, m)?)?;
+    m.add_function(wrap_pyfunction!(frontier, m)?)?;
+    m.add_function(wrap_pyfunction!(compare, m)?)?;
+    m.add_function(wrap_pyfunction!(transfer_counts, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}

@@ -1,0 +1,179 @@
+"""The Python API against the CLI's JSON, the DESIGN.md test vectors, bad input, and estimation."""
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import unmask
+
+ROOT = Path(__file__).resolve().parents[2]
+LN5 = math.log(5.0)
+
+
+def cli(*args):
+    """Runs the unmask binary (UNMASK_BIN, else target/debug/unmask) and parses its JSON."""
+    binary = os.environ.get("UNMASK_BIN", str(ROOT / "target" / "debug" / "unmask"))
+    if not Path(binary).exists():
+        pytest.fail(f"the unmask binary is missing at {binary}: run `cargo build` or set UNMASK_BIN")
+    out = subprocess.run([binary, *args, "--json"], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+# --- DESIGN.md test vectors ------------------------------------------------------------------
+
+def test_reed_solomon_vectors_in_bits():
+    curve = unmask.Curve([0, 0, LN5, LN5]).to_unit("bits")
+    assert unmask.expected_kl(curve, [2, 2]) == 0
+    assert unmask.expected_kl(curve, [1, 3]) == pytest.approx(4.644, abs=5e-4)
+    assert unmask.expected_kl(curve, [3, 1]) == pytest.approx(2.322, abs=5e-4)
+    assert unmask.expected_kl(curve, [4]) == pytest.approx(4.644, abs=5e-4)
+    assert unmask.expected_kl(curve, [1, 1, 1, 1]) == 0
+
+
+def test_parity_repeat_and_tc_schedule_vectors():
+    parity = unmask.Curve.from_dist("parity:n=32", unit="bits")
+    assert parity.tc == pytest.approx(1.0) and parity.dtc == pytest.approx(31.0)
+    repeat = unmask.Curve.from_dist("repeat:n=24,q=7")
+    for s in (1, 2, 3, 4, 6, 8, 12, 24):
+        assert unmask.expected_kl(repeat, f"constant:size={s}") == pytest.approx((s - 1) * math.log(7))
+    tc = unmask.schedule("tc:epsilon=1,tc=1", 256)
+    assert tc.tolist() == [128, 64, 32, 16, 8, 4, 2, 1, 1]
+    tc = unmask.schedule("tc:epsilon=1,tc=10", 1024)
+    assert len(tc) == 64 and tc[:6].tolist() == [93, 84, 77, 70, 63, 57]
+    product = unmask.Curve(np.zeros(10))
+    assert unmask.expected_kl(product, [10]) == 0
+
+
+# --- Same numbers as the CLI -----------------------------------------------------------------
+
+@pytest.mark.parametrize("dist", ["mds:n=64,k=20,q=67", "logfactor:n=300,eps=0.1", "markov:n=40,q=3,stay=0.85"])
+def test_same_numbers_as_cli(dist):
+    curve = unmask.Curve.from_dist(dist)
+    for spec in ["uniform:steps=8", "dream:steps=8", "cosine:steps=8", "pow:steps=8,p=2", "tc:steps=8", "sqrt:steps=8"]:
+        doc = cli("eval", "--dist", dist, "--schedule", spec)
+        assert unmask.schedule(spec, curve.n, curve=curve).tolist() == doc["schedule"]
+        assert unmask.expected_kl(curve, spec) == doc["expected_kl"]
+    plan = unmask.optimal_schedule(curve, steps=8)
+    doc = cli("plan", "--dist", dist, "--steps", "8")
+    assert plan["schedule"].tolist() == doc["schedule"] and plan["expected_kl"] == doc["expected_kl"]
+    assert (plan["n"], plan["unit"], plan["steps"]) == (doc["n"], doc["unit"], doc["steps"])
+    plan = unmask.optimal_schedule(curve, epsilon=0.05)
+    doc = cli("plan", "--dist", dist, "--epsilon", "0.05")
+    assert plan["schedule"].tolist() == doc["schedule"]
+    front = unmask.frontier(curve, steps=[1, 2, 4, 16])
+    doc = cli("frontier", "--dist", dist, "--steps", "1,2,4,16")
+    assert front["points"] == doc["points"]
+    assert [p["name"] for p in front["presets"]] == [p["name"] for p in doc["presets"]]
+    assert [p["points"] for p in front["presets"]] == [p["points"] for p in doc["presets"]]
+    cmp = unmask.compare(curve, 6)
+    doc = cli("compare", "--dist", dist, "--steps", "6")
+    assert cmp["optimal_kl"] == doc["optimal_kl"]
+    for mine, theirs in zip(cmp["rows"], doc["rows"]):
+        assert mine["name"] == theirs["name"]
+        assert mine["schedule"].tolist() == theirs["schedule"]
+        for key in ("steps", "expected_kl", "ratio_to_optimal", "steps_to_match_optimal"):
+            assert mine[key] == theirs[key], key
+
+
+def test_bits_and_curve_files_round_trip(tmp_path):
+    curve = unmask.Curve.from_dist("logfactor:n=50,eps=0.2", unit="bits")
+    path = tmp_path / "curve.json"
+    path.write_text(curve.to_json())
+    doc = cli("curve", "--curve", str(path), "--unit", "bits")
+    assert np.allclose(doc["z"], curve.z, rtol=1e-15, atol=0)
+    # Bits cross the file as text and back through nats: equal to a few ulps.
+    assert unmask.optimal_schedule(curve, steps=5)["expected_kl"] == pytest.approx(cli(
+        "plan", "--curve", str(path), "--unit", "bits", "--steps", "5")["expected_kl"], rel=1e-13)
+
+
+# --- Constructors ----------------------------------------------------------------------------
+
+def test_constructors():
+    c = unmask.Curve.from_entropy([2.0, 1.5, 1.0])
+    assert c.z.tolist() == [0.0, 0.5, 1.0]
+    c = unmask.Curve.from_points(5, [(3, 1.0), (5, 2.0)])
+    assert c.z.tolist() == [0.0, 0.5, 1.0, 1.5, 2.0]
+    r = unmask.Curve.repair([0.0, 0.3, 0.1, 0.5])
+    assert r.z.tolist() == pytest.approx([0.0, 0.2, 0.2, 0.5])
+    assert r.correction[0] == pytest.approx(0.1) and r.correction[1] in (2, 3)
+    m = unmask.Curve.from_masked_losses(100, [0, 25, 50, 99], [2.0, 1.5, 1.55, 1.2])
+    assert m.correction[0] == pytest.approx(0.025)
+    assert m.z[-1] == pytest.approx(0.8)
+    assert len(m) == 100 and m.unit == "nats"
+    counts = unmask.transfer_counts(unmask.optimal_schedule(m, steps=8)["schedule"], batch_size=3)
+    assert counts.shape == (3, 8) and counts.dtype == np.int64 and (counts.sum(axis=1) == 100).all()
+
+
+# --- Bad input -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: unmask.Curve([0.0, float("nan")]), "Z_2 = NaN is not finite"),
+        (lambda: unmask.Curve([0.0, -1.0]), "Z_2 = -1 is negative"),
+        (lambda: unmask.Curve([0.5, 1.0]), "Z_1 = 0.5"),
+        (lambda: unmask.Curve([0.0, 0.5, 0.2]), "non-decreasing"),
+        (lambda: unmask.Curve([]), "empty"),
+        (lambda: unmask.Curve([[0.0, 1.0]]), "1-D array"),
+        (lambda: unmask.Curve(["a", "b"]), "1-D array"),
+        (lambda: unmask.Curve.from_entropy(np.zeros((2, 2))), "1-D array"),
+        (lambda: unmask.transfer_counts([[1, 2]], 1), "1-D array"),
+        (lambda: unmask.Curve([0.0, 1.0], unit="furlongs"), "unknown unit"),
+        (lambda: unmask.optimal_schedule(unmask.Curve([0, 1.0]), steps=3), "steps = 3 is out of range"),
+        (lambda: unmask.optimal_schedule(unmask.Curve([0, 1.0]), steps=0), "out of range"),
+        (lambda: unmask.optimal_schedule(unmask.Curve([0, 1.0])), "exactly one"),
+        (lambda: unmask.optimal_schedule(unmask.Curve([0, 1.0]), epsilon=-1.0), "epsilon"),
+        (lambda: unmask.expected_kl(unmask.Curve([0, 1.0]), "linear:steps=2"), "unknown name"),
+        (lambda: unmask.expected_kl(unmask.Curve([0, 1.0]), "uniform:stpes=2"), "unknown key"),
+        (lambda: unmask.expected_kl(unmask.Curve([0, 1.0]), [1, 2]), "sum to 3"),
+        (lambda: unmask.schedule("uniform:steps=9", 4), "steps = 9"),
+        (lambda: unmask.transfer_counts([2, -1], 2), "negative"),
+        (lambda: unmask.transfer_counts([2, 2], 0), "batch_size"),
+        (lambda: unmask.Curve.from_masked_losses(10, [1, 5], [1.0, 0.5]), "include 0"),
+        (lambda: unmask.Curve.from_masked_losses(10, [0, 5], [1.0]), "entries"),
+        (lambda: unmask.Curve.from_dist("gauss:n=4"), "unknown name"),
+        (lambda: unmask.estimate_curve(lambda t, m: np.ones((1, 2, 2)), np.zeros((4, 3), dtype=int)), "predict returned shape"),
+        (lambda: unmask.estimate_curve(lambda t, m: None, np.zeros(3, dtype=int)), "2-D"),
+    ],
+)
+def test_bad_input_raises_value_error(make, message):
+    with pytest.raises(ValueError, match=message if message else None):
+        make()
+
+
+# --- Estimation ------------------------------------------------------------------------------
+
+def test_estimate_curve_recovers_a_repeated_token():
+    """An exact model of one uniform symbol copied n times: Z = (0, ln q, ..., ln q)."""
+    q, n = 5, 12
+    rng = np.random.default_rng(3)
+    data = np.repeat(rng.integers(q, size=(400, 1)), n, axis=1)
+
+    def predict(tokens, mask):
+        probs = np.full(tokens.shape + (q,), 1.0 / q)
+        for b in range(tokens.shape[0]):
+            seen = tokens[b][~mask[b]]
+            if seen.size:
+                probs[b] = 0.0
+                probs[b, :, seen[0]] = 1.0
+        return probs
+
+    for loss in ("entropy", "cross_entropy"):
+        curve = unmask.estimate_curve(predict, data, points=[1, 4, 8], loss=loss)
+        exact = unmask.Curve.from_dist(f"repeat:n={n},q={q}")
+        for j, se in curve.stderr:
+            assert abs(curve.z[j - 1] - exact.z[j - 1]) <= 4 * se + 1e-12
+
+
+def test_synthetic_markov_example_runs_and_recovers_its_curve():
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / "synthetic_markov.py")],
+                         capture_output=True, text=True, check=True).stdout
+    worst = float(out.split("largest |estimate - exact| at the grid points: ")[1].split()[0])
+    assert worst <= 4.0, out
+    assert "vs uniform" in out
