@@ -81,6 +81,24 @@ def test_same_numbers_as_cli(dist):
             assert mine[key] == theirs[key], key
 
 
+def test_json_round_trip_and_cli_files():
+    curve = unmask.Curve.from_dist("markov:n=30,q=3,stay=0.8", unit="bits")
+    back = unmask.Curve.from_json(curve.to_json())
+    # Bits go through nats and back: equal to an ulp.
+    assert back.unit == "bits" and np.allclose(back.z, curve.z, rtol=1e-15, atol=0)
+    data = ROOT / "crates" / "unmask-cli" / "tests" / "data"
+    for name in ("curve.json", "entropy.json", "sparse.json"):
+        mine = unmask.Curve.from_json((data / name).read_text())
+        theirs = cli("curve", "--curve", str(data / name), "--unit", mine.unit)
+        assert np.allclose(mine.z, theirs["z"], rtol=1e-15, atol=0), name
+    for name, message in (("decreasing.json", "Z_3 = 0.1"), ("malformed.json", "malformed JSON"),
+                          ("first_nonzero.json", "Z_1 = 0.5"), ("sparse_out_of_range.json", "j = 6")):
+        with pytest.raises(ValueError, match=message):
+            unmask.Curve.from_json((data / name).read_text())
+    with pytest.raises(ValueError, match="missing field"):
+        unmask.Curve.from_json('{"z": [0, 1]}')
+
+
 def test_bits_and_curve_files_round_trip(tmp_path):
     curve = unmask.Curve.from_dist("logfactor:n=50,eps=0.2", unit="bits")
     path = tmp_path / "curve.json"
