@@ -61,31 +61,13 @@ pub fn read_curve(
                 p.1 = unit.to_nats(p.1);
             }
             if repair {
-                repair_points(n, points)
+                InformationCurve::from_points_repaired(n, &points).map(|(c, r)| (c, Some(r)))
             } else {
                 InformationCurve::from_points(n, &points).map(|c| (c, None))
             }
         }
     };
     Ok(built?)
-}
-
-/// Repairs the values of sparse points (with the implied `Z_1 = 0`) before interpolating.
-fn repair_points(
-    n: usize,
-    mut points: Vec<(usize, f64)>,
-) -> Result<(InformationCurve, Option<Repair>), unmask_core::CurveError> {
-    points.sort_by_key(|p| p.0);
-    if points.first().is_none_or(|p| p.0 != 1) {
-        points.insert(0, (1, 0.0));
-    }
-    let values: Vec<f64> = points.iter().map(|p| p.1).collect();
-    let (fixed, mut report) = InformationCurve::repair(values)?;
-    report.at_j = points[report.at_j - 1].0;
-    for (p, &v) in points.iter_mut().zip(fixed.z()) {
-        p.1 = v;
-    }
-    Ok((InformationCurve::from_points(n, &points)?, Some(report)))
 }
 
 fn number_array(value: &Value, field: &str) -> anyhow::Result<Vec<f64>> {

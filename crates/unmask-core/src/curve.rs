@@ -412,6 +412,40 @@ impl InformationCurve {
         Ok((Self::new(fitted)?, repair))
     }
 
+    /// [`InformationCurve::from_points`] after projecting the points' values onto the valid
+    /// set (as [`InformationCurve::repair`] does for a full curve, with `Z_1 = 0` implied); the
+    /// report's `at_j` is the paper index of the most corrected point.
+    ///
+    /// # Errors
+    ///
+    /// As [`InformationCurve::from_points`], except for monotonicity and sign, which are repaired.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use unmask_core::InformationCurve;
+    /// let (c, fix) = InformationCurve::from_points_repaired(5, &[(3, 1.0), (5, 0.8)])?;
+    /// assert_eq!(c.z(), &[0.0, 0.45, 0.9, 0.9, 0.9]);
+    /// assert_eq!(fix.at_j, 3);
+    /// # Ok::<(), unmask_core::CurveError>(())
+    /// ```
+    pub fn from_points_repaired(
+        n: usize,
+        points: &[(usize, f64)],
+    ) -> Result<(Self, Repair), CurveError> {
+        let mut pts = points.to_vec();
+        pts.sort_by_key(|p| p.0);
+        if pts.first().is_none_or(|p| p.0 != 1) {
+            pts.insert(0, (1, 0.0));
+        }
+        let (fixed, mut report) = Self::repair(pts.iter().map(|p| p.1).collect())?;
+        report.at_j = pts[report.at_j - 1].0;
+        for (p, &v) in pts.iter_mut().zip(fixed.z()) {
+            p.1 = v;
+        }
+        Ok((Self::from_points(n, &pts)?, report))
+    }
+
     /// Number of positions n.
     pub fn len(&self) -> usize {
         self.z.len()

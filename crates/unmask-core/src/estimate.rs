@@ -493,10 +493,8 @@ impl ProfileEstimate {
     ///
     /// [`CurveError`] when the estimate has no finite values.
     pub fn curve(&self, loss: Loss) -> Result<(InformationCurve, Repair), CurveError> {
-        let pts = self.z_points(loss);
-        let (fixed, repair) = InformationCurve::repair(pts.iter().map(|p| p.1).collect())?;
-        let points: Vec<(usize, f64)> = pts.iter().zip(fixed.z()).map(|(p, &z)| (p.0, z)).collect();
-        Ok((InformationCurve::from_points(self.n, &points)?, repair))
+        let points: Vec<(usize, f64)> = self.z_points(loss).iter().map(|p| (p.0, p.1)).collect();
+        InformationCurve::from_points_repaired(self.n, &points)
     }
 }
 

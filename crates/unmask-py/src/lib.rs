@@ -102,25 +102,16 @@ impl Curve {
         stderr: Option<Vec<(usize, f64)>>,
     ) -> PyResult<Self> {
         let unit = unit_of(unit)?;
-        let mut pts: Vec<(usize, f64)> =
-            points.iter().map(|&(j, z)| (j, unit.to_nats(z))).collect();
-        let mut correction = None;
-        if repair {
-            pts.sort_by_key(|p| p.0);
-            if pts.first().is_none_or(|p| p.0 != 1) {
-                pts.insert(0, (1, 0.0));
-            }
-            let (fixed, report) =
-                InformationCurve::repair(pts.iter().map(|p| p.1).collect()).map_err(value_error)?;
-            for (p, &v) in pts.iter_mut().zip(fixed.z()) {
-                p.1 = v;
-            }
-            correction = Some((
-                unit.from_nats(report.max_correction),
-                pts[report.at_j - 1].0,
-            ));
-        }
-        let inner = InformationCurve::from_points(n, &pts).map_err(value_error)?;
+        let pts: Vec<(usize, f64)> = points.iter().map(|&(j, z)| (j, unit.to_nats(z))).collect();
+        let (inner, correction) = if repair {
+            let (c, r) = InformationCurve::from_points_repaired(n, &pts).map_err(value_error)?;
+            (c, Some((unit.from_nats(r.max_correction), r.at_j)))
+        } else {
+            (
+                InformationCurve::from_points(n, &pts).map_err(value_error)?,
+                None,
+            )
+        };
         Ok(Curve {
             inner,
             unit,
