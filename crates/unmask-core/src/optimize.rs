@@ -39,8 +39,11 @@
 //!
 //! Several schedules can share the optimal cost (flat stretches of Z). The DP methods return,
 //! among them, the one whose last step starts earliest, recursively (smallest split index).
-//! The Lagrangian method returns an optimal schedule with exactly k steps but makes no promise
-//! about which one. All methods agree on the cost.
+//! The Lagrangian method returns a *balanced* optimal schedule: steps inside one flat stretch
+//! of Z are made equal (larger first), and each boundary is then moved toward equal
+//! neighbouring steps while the cost stays optimal (within [`tol::ABS`]` · max(1, TC)`). For
+//! parity with 16 steps that is `17 × 15, 1` rather than an arbitrary optimal cut. All methods
+//! agree on the cost.
 
 use crate::curve::InformationCurve;
 use crate::kl::blocks_cost;
@@ -136,7 +139,8 @@ pub fn optimal_schedule(
     let (path, probes, evaluations) = match method {
         Method::Lagrangian => {
             let mut search = Search::new(z);
-            let path = search.fixed_steps(steps);
+            let mut path = search.fixed_steps(steps);
+            search.balance(&mut path);
             (path, search.probes, search.evaluations)
         }
         Method::DivideConquer => layered_dp(z, steps, true),
@@ -177,7 +181,8 @@ pub fn min_steps(curve: &InformationCurve, epsilon: f64) -> Result<Optimum, Opti
     let mut search = Search::new(z);
     // Optimal costs reached by different (tied) paths differ in the last bits; a target equal
     // to a frontier value must not miss it by rounding.
-    let path = search.min_steps(epsilon + tol::ABS * curve.tc().max(1.0));
+    let mut path = search.min_steps(epsilon + tol::ABS * curve.tc().max(1.0));
+    search.balance(&mut path);
     Ok(finish(z, &path, search.probes, search.evaluations))
 }
 
@@ -420,6 +425,74 @@ impl<'a> Search<'a> {
             count: path.len() - 1,
             cost: self.fast_cost(&path),
             path,
+        }
+    }
+
+    /// Among equally good schedules, moves each boundary toward equal neighbouring steps while
+    /// the cost stays optimal: flat stretches of Z leave many optimal schedules, and a balanced
+    /// one is the natural, robust choice (the raw Lagrangian answer can put all the slack in
+    /// one step). A move is accepted when it lowers `|s_i − s_{i+1}|` and the total increase of
+    /// the cost over all accepted moves stays within [`tol::ABS`]` · max(1, TC)` (prefix-sum
+    /// rounding), so the result stays optimal to that tolerance. O(n) per pass, at most 64
+    /// passes.
+    fn balance(&self, path: &mut [usize]) {
+        let (z, p) = (self.z, &self.p);
+        // Runs of consecutive steps inside one flat stretch of Z cost 0 however they are cut:
+        // spread them evenly (larger steps first, as LLaDA does).
+        let mut i = 0;
+        while i + 1 < path.len() {
+            let mut j = i + 1; // the run covers steps i..j, i.e. breakpoints path[i]..=path[j]
+            while j + 1 < path.len() && z[path[j + 1] - 1] == z[path[i]] {
+                j += 1;
+            }
+            if j > i + 1 && z[path[j] - 1] == z[path[i]] {
+                let (start, len, steps) = (path[i], path[j] - path[i], j - i);
+                let (base, extra) = (len / steps, len % steps);
+                let mut at = start;
+                for (t, slot) in path[i + 1..j].iter_mut().enumerate() {
+                    at += base + usize::from(t < extra);
+                    *slot = at;
+                }
+            }
+            i = j;
+        }
+        let cost = |a: usize, b: usize| p[b] - p[a] - (b - a) as f64 * z[a];
+        let budget = tol::ABS * p[z.len()].max(1.0);
+        let mut spent = 0.0;
+        for _ in 0..64 {
+            let mut moved = false;
+            for i in 1..path.len().saturating_sub(1) {
+                let (a, m, b) = (path[i - 1], path[i], path[i + 1]);
+                let current = cost(a, m) + cost(m, b);
+                let unbalance = |c: usize| (2 * c).abs_diff(a + b);
+                // Candidates from the middle outward, only those more balanced than m.
+                let mid = (a + b) / 2;
+                let mut best = None;
+                for d in 0..=(b - a) {
+                    let candidates = [mid.checked_sub(d), mid.checked_add(d)];
+                    for c in candidates.into_iter().flatten() {
+                        if c <= a || c >= b || unbalance(c) >= unbalance(m) {
+                            continue;
+                        }
+                        let increase = cost(a, c) + cost(c, b) - current;
+                        if spent + increase.max(0.0) <= budget {
+                            best = Some((c, increase));
+                            break;
+                        }
+                    }
+                    if best.is_some() || unbalance(mid.saturating_sub(d)) >= unbalance(m) {
+                        break;
+                    }
+                }
+                if let Some((c, increase)) = best {
+                    path[i] = c;
+                    spent += increase.max(0.0);
+                    moved = true;
+                }
+            }
+            if !moved {
+                break;
+            }
         }
     }
 
@@ -798,6 +871,23 @@ mod tests {
             );
         }
         assert_eq!(min_steps(&parity, 0.0).unwrap().schedule.steps(), 2);
+    }
+
+    #[test]
+    fn lagrangian_tie_break_is_balanced() {
+        let mut z = vec![0.0; 256];
+        z[255] = std::f64::consts::LN_2;
+        let parity = curve(&z);
+        let o = optimal_schedule(&parity, 16, Method::Lagrangian).unwrap();
+        let mut expected = vec![17; 15];
+        expected.push(1);
+        assert_eq!(o.schedule.counts(), &expected[..]);
+        let flat = optimal_schedule(&curve(&[0.0; 10]), 4, Method::Lagrangian).unwrap();
+        assert_eq!(flat.schedule.counts(), &[3, 3, 2, 2]);
+        assert_eq!(
+            min_steps(&parity, 0.0).unwrap().schedule.counts(),
+            &[255, 1]
+        );
     }
 
     #[test]
