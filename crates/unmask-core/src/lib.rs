@@ -17,7 +17,8 @@
 //! - provides closed-form curves of the paper's hard instances ([`DistSpec`]).
 //!
 //! All information quantities are in **nats**; code indices are 0-based (`z()[j − 1] = Z_j`).
-//! The crate does no I/O.
+//! The crate does no I/O. Each module's documentation opens with the mathematics it implements
+//! (`# Definitions`); the main types and functions are re-exported at the root.
 //!
 //! ## Quick start
 //!
@@ -46,18 +47,18 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
-mod compare;
-mod curve;
-mod dist;
-mod estimate;
-mod kl;
+pub mod compare;
+pub mod curve;
+pub mod dist;
+pub mod estimate;
+pub mod kl;
 mod num;
-mod optimize;
-mod oracle;
+pub mod optimize;
+pub mod oracle;
 pub mod preset;
-mod sampler;
-mod schedule;
-mod spec;
+pub mod sampler;
+pub mod schedule;
+pub mod spec;
 pub mod tol;
 
 pub use compare::{Baseline, Comparison, Row, SCAN_LIMIT, compare, preset_frontier};

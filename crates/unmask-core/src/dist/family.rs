@@ -89,7 +89,7 @@ impl Family {
 
     /// The exact information curve when the structure gives it: closed forms, the O(n²) Markov
     /// formula, subset enumeration for small codes and tables. None for HMMs and mixtures (use
-    /// [`crate::estimate_curve`]).
+    /// [`crate::estimate_profile`]).
     pub fn exact_curve(&self) -> Option<InformationCurve> {
         let n = self.len();
         match self {
