@@ -555,6 +555,58 @@ fn sample_reports_nfe_and_counts() {
 }
 
 #[test]
+fn mdlm_random_counts() {
+    let doc = json(&[
+        "eval",
+        "--dist",
+        "parity:n=32",
+        "--schedule",
+        "mdlm:steps=16",
+    ]);
+    assert_eq!(doc["stochastic"], true);
+    assert_eq!(doc["steps"], 17);
+    let counts: f64 = doc["expected_counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_f64().unwrap())
+        .sum();
+    assert!((counts - 32.0).abs() < 1e-9);
+    let kl = doc["expected_kl"].as_f64().unwrap();
+    assert!(kl > 0.0 && kl < std::f64::consts::LN_2);
+    fails(
+        &[
+            "eval",
+            "--dist",
+            "parity:n=32",
+            "--schedule",
+            "mdlm:steps=0",
+        ],
+        &["steps = 0"],
+    );
+    fails(
+        &[
+            "eval",
+            "--dist",
+            "parity:n=32",
+            "--schedule",
+            "mdlm:steps=4,noise=linear",
+        ],
+        &["noise"],
+    );
+    fails(
+        &[
+            "sample",
+            "--dist",
+            "parity:n=32",
+            "--schedule",
+            "mdlm:steps=4",
+        ],
+        &["unmask eval"],
+    );
+}
+
+#[test]
 fn fixed_order_rule() {
     // Left to right, parity's last symbol is computed from the others: always a codeword.
     let doc = json(&[

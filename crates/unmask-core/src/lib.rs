@@ -59,6 +59,7 @@ pub mod preset;
 pub mod sampler;
 pub mod schedule;
 pub mod spec;
+pub mod stochastic;
 pub mod tol;
 
 pub use compare::{Baseline, Comparison, Row, SCAN_LIMIT, compare, preset_frontier};

@@ -454,6 +454,13 @@ impl ScheduleSpec {
                 .collect::<Result<Vec<_>, _>>()?;
             return Ok(ScheduleSpec::Counts(counts));
         }
+        if trimmed.starts_with("mdlm") {
+            return Err(SpecError::Malformed {
+                name: "mdlm".into(),
+                part: "MDLM's counts are random; evaluate it with `unmask eval --schedule mdlm:steps=T`"
+                    .into(),
+            });
+        }
         let p = Params::parse(trimmed, SCHEDULE_NAMES, schedule_keys)?;
         let nats = |x: f64| unit.to_nats(x);
         let steps = |usage| p.require(p.usize("steps")?, "steps", usage);

@@ -24,6 +24,9 @@ pub struct Args {
 
 pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let unit = Unit::from(args.output.unit);
+    if args.schedule.trim_start().starts_with("mdlm") {
+        return stochastic(args, unit, out);
+    }
     let spec = ScheduleSpec::parse(&args.schedule, unit)
         .with_context(|| format!("--schedule {:?}", args.schedule))?;
     let loaded = args.input.load(unit)?;
@@ -171,4 +174,52 @@ fn guarantee_text(g: &Guarantee, curve: &unmask_core::InformationCurve, unit: Un
             }
         }
     }
+}
+
+/// `--schedule mdlm:…`: random Binomial counts, evaluated exactly in expectation.
+fn stochastic(args: Args, unit: Unit, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let schedule = unmask_core::stochastic::BinomialSchedule::parse(&args.schedule)
+        .with_context(|| format!("--schedule {:?}", args.schedule))?;
+    let loaded = args.input.load(unit)?;
+    let curve = &loaded.curve;
+    let kl = schedule.expected_kl(curve)?;
+    let (counts, busy) = schedule.expected_counts(curve.len());
+    let u = |x: f64| unit.from_nats(x);
+    if args.output.json {
+        let mut doc = report::header(curve.len(), unit);
+        doc.insert("spec".into(), json!(args.schedule));
+        doc.insert("stochastic".into(), json!(true));
+        doc.insert("steps".into(), json!(schedule.passes()));
+        doc.insert("expected_counts".into(), json!(counts));
+        doc.insert("expected_kl".into(), json!(u(kl)));
+        doc.insert("expected_busy_steps".into(), json!(busy));
+        report::print_json(out, &serde_json::Value::Object(doc))?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{}, schedule {} (random counts)",
+        loaded.describe(unit),
+        args.schedule
+    )?;
+    writeln!(
+        out,
+        "forward passes: {} ({} steps + noise removal); expected passes that reveal something: {}",
+        schedule.passes(),
+        schedule.passes() - 1,
+        num(busy)
+    )?;
+    writeln!(
+        out,
+        "expected KL over counts and orders: {} {unit}",
+        num(u(kl))
+    )?;
+    let shown: Vec<String> = counts.iter().take(12).map(|c| num(*c)).collect();
+    writeln!(
+        out,
+        "expected counts: {}{}",
+        shown.join(", "),
+        if counts.len() > 12 { ", …" } else { "" }
+    )?;
+    Ok(())
 }
