@@ -199,7 +199,8 @@ pub struct Sampling {
     #[arg(long, short, value_name = "SPEC")]
     pub schedule: Option<String>,
     /// Sampler rule: random (default), fixed[:order=I.J.K…] (left to right by default),
-    /// confidence[:temperature=T], eb:gamma=G (G in --unit), threshold:tau=T.
+    /// confidence[:temperature=T], eb:gamma=G (G in --unit), threshold:tau=T,
+    /// mdlm:steps=T[,noise=loglinear|cosine] (random counts, no --schedule).
     #[arg(long, value_name = "RULE")]
     pub rule: Option<String>,
     /// Number of samples.

@@ -18,6 +18,7 @@
 
 use std::collections::HashMap;
 
+use rand::RngExt;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
@@ -29,6 +30,7 @@ use crate::kl::LengthMismatch;
 use crate::oracle::{MASK, Oracle};
 use crate::sampler::{Rule, adaptive_choice, stream};
 use crate::schedule::Schedule;
+use crate::stochastic::BinomialSchedule;
 
 /// Progress reports from long computations (the core never prints; a CLI draws a bar).
 ///
@@ -141,19 +143,51 @@ pub fn mc_expected_kl_observed(
             schedule: schedule.len(),
         });
     }
+    Ok(mc_with_counts(family, samples, seed, observe, |_| {
+        schedule.counts().to_vec()
+    }))
+}
+
+/// Monte Carlo expected KL of MDLM-style random counts: each draw also draws its counts (one
+/// Bernoulli per masked position and step), then a random order cut by them.
+pub fn mc_expected_kl_binomial(
+    family: &Family,
+    schedule: &BinomialSchedule,
+    samples: usize,
+    seed: u64,
+    observe: &dyn Observe,
+) -> Moments {
+    let n = family.len();
+    mc_with_counts(family, samples, seed, observe, |rng| {
+        schedule.sample_counts(n, |m, p| (0..m).filter(|_| rng.random_bool(p)).count())
+    })
+}
+
+/// The Monte Carlo loop: draw `x ~ μ`, the counts, a random order; average `ln μ(x) − ln ν_cut(x)`.
+fn mc_with_counts(
+    family: &Family,
+    samples: usize,
+    seed: u64,
+    observe: &dyn Observe,
+    counts: impl Fn(&mut rand_chacha::ChaCha8Rng) -> Vec<usize> + Sync,
+) -> Moments {
+    let n = family.len();
     let q = family.vocab_size();
     let values: Vec<f64> = (0..samples)
         .into_par_iter()
         .map(|i| {
             let mut rng = stream(seed, i as u64);
             let x = family.sample(&mut rng);
+            let cut = counts(&mut rng);
             let mut order: Vec<usize> = (0..n).collect();
             order.shuffle(&mut rng);
             let mut partial = vec![MASK; n];
             let mut out = Vec::new();
             let mut ln_nu = 0.0;
-            for (start, count) in schedule.blocks() {
+            let mut start = 0;
+            for count in cut {
                 let block = &order[start..start + count];
+                start += count;
                 out.resize(count * q, 0.0);
                 family
                     .conditional_marginals(&partial, block, &mut out)
@@ -169,7 +203,7 @@ pub fn mc_expected_kl_observed(
             family.ln_pmf(&x) - ln_nu
         })
         .collect();
-    Ok(Moments::of(values))
+    Moments::of(values)
 }
 
 /// Largest number of transitions [`exact_output_law`] will enumerate.
@@ -193,6 +227,9 @@ pub fn exact_output_law(family: &Family, rule: &Rule) -> Option<Vec<f64>> {
         && *temperature > 0.0
     {
         return None;
+    }
+    if let Rule::Binomial(_) = rule {
+        return None; // random per-position decisions: not enumerated
     }
     // Block size to reveal when r tokens are revealed (zero-count steps change nothing).
     let block_at = |schedule: &Schedule| -> HashMap<usize, usize> {
@@ -273,6 +310,7 @@ pub fn exact_output_law(family: &Family, rule: &Rule) -> Option<Vec<f64>> {
                     let set = chosen.iter().map(|c| c.0).collect();
                     vec![(set, 1.0, Some(chosen.iter().map(|c| c.1).collect()))]
                 }
+                Rule::Binomial(_) => unreachable!("rejected above"),
                 Rule::EntropyBound { .. } | Rule::Threshold { .. } => {
                     out.resize(masked.len() * q, 0.0);
                     family

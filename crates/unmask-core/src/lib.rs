@@ -72,7 +72,7 @@ pub use dist::{
 pub use estimate::{
     EXACT_LAW_BUDGET, Loss, MergeError, Moments, Observe, PointEstimate, ProfileEstimate,
     estimate_profile, estimate_profile_observed, exact_law, exact_output_law, kl_divergence,
-    mc_expected_kl, mc_expected_kl_observed,
+    mc_expected_kl, mc_expected_kl_binomial, mc_expected_kl_observed,
 };
 pub use kl::{
     LengthMismatch, StepCost, expected_kl, li_cai_bound, smax_bound, step_costs, theorem9_max_steps,

@@ -25,7 +25,7 @@
 //! number of threads.
 
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
@@ -64,6 +64,9 @@ pub enum Rule {
         /// The threshold in [0, 1].
         tau: f64,
     },
+    /// MDLM's ancestral sampler: at each step every masked token unmasks independently with the
+    /// step's probability (one forward pass per step, uncached), then the noise-removal sweep.
+    Binomial(crate::stochastic::BinomialSchedule),
 }
 
 /// Why sampling failed.
@@ -180,16 +183,18 @@ impl Rule {
                     })
                 }
             }
+            Rule::Binomial(_) => Ok(()),
         }
     }
 }
 
 /// The valid `--rule` names.
-pub const RULE_NAMES: &[&str] = &["random", "fixed", "confidence", "eb", "threshold"];
+pub const RULE_NAMES: &[&str] = &["random", "fixed", "confidence", "eb", "threshold", "mdlm"];
 
 impl Rule {
     /// Builds a rule from a spec (`random`, `fixed[:order=I.J.K…]`, `confidence[:temperature=T]`,
-    /// `eb:gamma=G`, `threshold:tau=T`) and an optional schedule; `random` (the default when
+    /// `eb:gamma=G`, `threshold:tau=T`, `mdlm:steps=T[,noise=…][,eps=E]`) and an optional
+    /// schedule; `random` (the default when
     /// `rule` is None), `fixed` (left to right unless an order is given, positions separated by
     /// dots) and `confidence` need the schedule, the adaptive rules take none. γ is read in
     /// `unit`.
@@ -219,6 +224,7 @@ impl Rule {
                 "fixed" => &["order"],
                 "eb" => &["gamma"],
                 "threshold" => &["tau"],
+                "mdlm" => &["steps", "noise", "eps"],
                 _ => &[],
             }
         };
@@ -239,6 +245,12 @@ impl Rule {
             None => Ok(()),
         };
         Ok(match name {
+            "mdlm" => {
+                refuses_schedule(&schedule)?;
+                Rule::Binomial(crate::stochastic::BinomialSchedule::parse(
+                    rule.unwrap_or_default(),
+                )?)
+            }
             "random" => Rule::RandomOrder(needs_schedule(schedule)?),
             "fixed" => {
                 let schedule = needs_schedule(schedule)?;
@@ -375,6 +387,18 @@ pub fn sample<O: Oracle, R: Rng + ?Sized>(
                     x[i] = v;
                 }
                 counts.push(count);
+            }
+        }
+        Rule::Binomial(schedule) => {
+            for p in schedule.step_probabilities() {
+                let block: Vec<usize> = (0..n)
+                    .filter(|&i| x[i] == MASK && (p >= 1.0 || rng.random_bool(p)))
+                    .collect();
+                call(&x, &block, &mut out)?;
+                for (row, &i) in out.chunks(q).zip(&block) {
+                    x[i] = draw(row, rng);
+                }
+                counts.push(block.len());
             }
         }
         Rule::EntropyBound { .. } | Rule::Threshold { .. } => {

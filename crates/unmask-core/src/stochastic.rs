@@ -155,6 +155,14 @@ impl BinomialSchedule {
         })
     }
 
+    /// The unmasking probability of every pass, the sweep (probability 1) last.
+    pub fn step_probabilities(&self) -> impl Iterator<Item = f64> + '_ {
+        self.probs
+            .iter()
+            .copied()
+            .chain(self.final_sweep.then_some(1.0))
+    }
+
     /// Forward passes without caching: one per step, plus the sweep.
     pub fn passes(&self) -> usize {
         self.probs.len() + usize::from(self.final_sweep)

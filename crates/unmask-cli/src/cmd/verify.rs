@@ -3,7 +3,7 @@
 use serde_json::json;
 use unmask_core::{
     Moments, Rule, Unit, exact_law, exact_output_law, expected_kl, kl_divergence,
-    mc_expected_kl_observed, sample_batch, stream,
+    mc_expected_kl_binomial, mc_expected_kl_observed, sample_batch, stream,
 };
 
 use crate::args::{Output, Sampling};
@@ -23,20 +23,17 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let p = args.sampling.prepare(unit)?;
     let (m, seed) = (args.sampling.samples, args.sampling.seed);
     let u = |x: f64| unit.from_nats(x);
-    let schedule = match &p.rule {
-        Rule::RandomOrder(s) => Some(s.clone()),
-        _ => None,
-    };
-    let exact = match (&schedule, &p.curve) {
-        (Some(s), Some(c)) => Some(expected_kl(c, s)?),
-        _ => None,
-    };
-    let mc = match &schedule {
-        Some(s) => {
-            let bar = crate::progress::Progress::new(m as u64, "Monte Carlo expected KL");
-            Some(mc_expected_kl_observed(&p.family, s, m, seed, &bar)?)
-        }
-        None => None,
+    let bar = || crate::progress::Progress::new(m as u64, "Monte Carlo expected KL");
+    let (exact, mc) = match (&p.rule, &p.curve) {
+        (Rule::RandomOrder(s), curve) => (
+            curve.as_ref().map(|c| expected_kl(c, s)).transpose()?,
+            Some(mc_expected_kl_observed(&p.family, s, m, seed, &bar())?),
+        ),
+        (Rule::Binomial(b), curve) => (
+            curve.as_ref().map(|c| b.expected_kl(c)).transpose()?,
+            Some(mc_expected_kl_binomial(&p.family, b, m, seed, &bar())),
+        ),
+        _ => (None, None),
     };
     let sampler_kl = match (exact_law(&p.family), exact_output_law(&p.family, &p.rule)) {
         (Some(mu), Some(nu)) => Some(kl_divergence(&mu, &nu)),
