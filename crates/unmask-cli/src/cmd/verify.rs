@@ -35,10 +35,9 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         ),
         _ => (None, None),
     };
-    let sampler_kl = match (exact_law(&p.family), exact_output_law(&p.family, &p.rule)) {
-        (Some(mu), Some(nu)) => Some(kl_divergence(&mu, &nu)),
-        _ => None,
-    };
+    // The sampler's law first: μ's table is only worth building when ν could be enumerated.
+    let sampler_kl = exact_output_law(&p.family, &p.rule)
+        .and_then(|nu| exact_law(&p.family).map(|mu| kl_divergence(&mu, &nu)));
     // The sampler's own outputs: NFE, −ln μ(x), validity. Streams after the MC draws.
     let samples = sample_batch(&p.family, &p.rule, m, seed, m as u64)?;
     let nfe = samples.iter().map(|s| s.nfe() as f64).sum::<f64>() / m as f64;
