@@ -165,6 +165,12 @@ pub enum CurveError {
         /// The repeated index.
         j: usize,
     },
+    /// The requested length cannot be allocated.
+    #[error("n = {n} is too long to hold in memory")]
+    TooLong {
+        /// The requested length.
+        n: usize,
+    },
 }
 
 /// A validated information curve `Z_1..Z_n` in nats (see the [module docs](self)).
@@ -329,7 +335,10 @@ impl InformationCurve {
                 });
             }
         }
-        let mut z = vec![0.0; n];
+        let mut z = Vec::new();
+        z.try_reserve_exact(n)
+            .map_err(|_| CurveError::TooLong { n })?;
+        z.resize(n, 0.0);
         for w in pts.windows(2) {
             let ((j0, v0), (j1, v1)) = (w[0], w[1]);
             for (j, slot) in z.iter_mut().enumerate().take(j1).skip(j0 - 1) {

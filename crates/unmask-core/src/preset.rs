@@ -68,6 +68,19 @@ pub enum PresetError {
     },
 }
 
+/// Every preset needs at least one token.
+fn check_n(n: usize) -> Result<(), PresetError> {
+    if n == 0 {
+        Err(PresetError::BadInteger {
+            key: "n",
+            value: 0,
+            expected: "a sequence length ≥ 1",
+        })
+    } else {
+        Ok(())
+    }
+}
+
 fn check_steps(n: usize, steps: usize) -> Result<(), PresetError> {
     if steps == 0 || steps > n {
         Err(PresetError::StepsOutOfRange { steps, n })
@@ -286,6 +299,7 @@ pub fn power(n: usize, steps: usize, p: f64) -> Result<Schedule, PresetError> {
 /// # Ok::<(), unmask_core::preset::PresetError>(())
 /// ```
 pub fn pyramid(n: usize, factor: usize) -> Result<Schedule, PresetError> {
+    check_n(n)?;
     if factor == 0 {
         return Err(PresetError::BadInteger {
             key: "factor",
@@ -378,6 +392,7 @@ pub fn tc_schedule(n: usize, zeta: usize) -> Result<Schedule, PresetError> {
 }
 
 fn tc_breakpoints(n: usize, zeta: usize) -> Result<Vec<usize>, PresetError> {
+    check_n(n)?;
     if zeta == 0 {
         return Err(PresetError::BadInteger {
             key: "zeta",
@@ -509,6 +524,7 @@ pub fn theory_budget(n: usize, steps: usize, dtc: bool) -> Result<(Schedule, usi
 /// # Ok::<(), unmask_core::preset::PresetError>(())
 /// ```
 pub fn austin(n: usize, epsilon: f64, dtc: f64) -> Result<Schedule, PresetError> {
+    check_n(n)?;
     check_theory(epsilon, dtc, "dtc")?;
     if dtc == 0.0 {
         return Ok(Schedule::one_step(n));
@@ -758,6 +774,17 @@ mod tests {
         let grid = linspace_f32(1.0, 1e-3, 9);
         assert_eq!(grid[0], 1.0);
         assert_eq!(grid[8], 1e-3);
+    }
+
+    #[test]
+    fn empty_sequences_are_errors() {
+        assert!(pyramid(0, 1).is_err());
+        assert!(tc_schedule(0, 1).is_err());
+        assert!(dtc_schedule(0, 3).is_err());
+        assert!(austin(0, 1.0, 1.0).is_err());
+        assert!(constant(0, 1).is_err());
+        assert!(llada(0, 1, None).is_err());
+        assert!(theory_budget(0, 1, true).is_err());
     }
 
     #[test]

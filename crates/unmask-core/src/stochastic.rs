@@ -43,6 +43,9 @@ pub struct BinomialSchedule {
     final_sweep: bool,
 }
 
+/// Most steps an MDLM schedule may have (MDLM runs T = 1000 to 10 000).
+pub const MAX_STEPS: usize = 10_000_000;
+
 /// The noise floor ε of MDLM's schedules.
 pub const MDLM_NOISE_EPS: f64 = 1e-3;
 
@@ -71,7 +74,8 @@ impl BinomialSchedule {
     ///
     /// # Errors
     ///
-    /// `StepsOutOfRange` for 0 steps; `BadParameter` unless `0 < eps < 1`.
+    /// `StepsOutOfRange` for 0 or more than [`MAX_STEPS`] steps; `BadParameter` unless
+    /// `0 < eps < 1`.
     ///
     /// # Example
     ///
@@ -85,7 +89,7 @@ impl BinomialSchedule {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn mdlm(steps: usize, noise: Noise, eps: f64) -> Result<Self, PresetError> {
-        if steps == 0 {
+        if steps == 0 || steps > MAX_STEPS {
             return Err(PresetError::StepsOutOfRange { steps, n: 0 });
         }
         if !(eps > 0.0 && eps < 1.0) {

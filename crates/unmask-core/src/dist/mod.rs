@@ -155,6 +155,9 @@ pub enum DistSpec {
     },
 }
 
+/// Largest sequence length a `--dist` spec accepts (2^28 positions, 2 GiB per curve).
+pub const MAX_LEN: usize = 1 << 28;
+
 /// The valid family names.
 pub const DIST_NAMES: &[&str] = &[
     "product",
@@ -299,6 +302,11 @@ impl DistSpec {
                 }
             };
         let seed = p.usize("seed")?.unwrap_or(0) as u64;
+        if let Some(n) = p.usize("n")?
+            && n > MAX_LEN
+        {
+            return Err(bad("n", n.to_string(), "a length ≤ 2^28"));
+        }
         let min_n = if matches!(name, "parity" | "logfactor" | "markov") {
             2
         } else {
@@ -742,6 +750,7 @@ mod tests {
             "logfactor:n=10,eps=2",
             "product:n=0",
             "product:n=3,k=2",
+            "product:n=1000000000000",
         ] {
             assert!(DistSpec::parse(bad).is_err(), "{bad:?} should be rejected");
         }
