@@ -21,6 +21,19 @@ pub(super) fn layered_dp(z: &[f64], k: usize, divide: bool) -> (Vec<usize>, usiz
     for t in 2..=k {
         let mut cur = vec![f64::INFINITY; n + 1];
         let mut arg = vec![0u32; n + 1];
+        // The best last step ending at m starting in from..=to (first minimum on ties).
+        let mut argmin = |m: usize, from: usize, to: usize| {
+            let (mut best, mut best_a) = (f64::INFINITY, from);
+            for a in from..=to {
+                let v = prev[a] + cost(a, m);
+                evaluations += 1;
+                if v < best {
+                    best = v;
+                    best_a = a;
+                }
+            }
+            (best, best_a)
+        };
         // With t steps, m ranges over t..=n (every step non-empty); a over t−1..m−1.
         if divide {
             let mut stack = vec![(t, n, t - 1, n - 1)];
@@ -29,15 +42,7 @@ pub(super) fn layered_dp(z: &[f64], k: usize, divide: bool) -> (Vec<usize>, usiz
                     continue;
                 }
                 let mid = lo + (hi - lo) / 2;
-                let (mut best, mut best_a) = (f64::INFINITY, opt_lo);
-                for a in opt_lo..=opt_hi.min(mid - 1) {
-                    let v = prev[a] + cost(a, mid);
-                    evaluations += 1;
-                    if v < best {
-                        best = v;
-                        best_a = a;
-                    }
-                }
+                let (best, best_a) = argmin(mid, opt_lo, opt_hi.min(mid - 1));
                 cur[mid] = best;
                 arg[mid] = best_a as u32;
                 if mid > lo {
@@ -47,15 +52,7 @@ pub(super) fn layered_dp(z: &[f64], k: usize, divide: bool) -> (Vec<usize>, usiz
             }
         } else {
             for m in t..=n {
-                let (mut best, mut best_a) = (f64::INFINITY, t - 1);
-                for a in t - 1..m {
-                    let v = prev[a] + cost(a, m);
-                    evaluations += 1;
-                    if v < best {
-                        best = v;
-                        best_a = a;
-                    }
-                }
+                let (best, best_a) = argmin(m, t - 1, m - 1);
                 cur[m] = best;
                 arg[m] = best_a as u32;
             }
