@@ -76,9 +76,13 @@ fn main() -> ExitCode {
         Err(err) => {
             // A closed pipe (`unmask … | head`) is not an error (ripgrep).
             let broken_pipe = err.chain().any(|cause| {
-                cause
-                    .downcast_ref::<std::io::Error>()
-                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+                let kind = match cause.downcast_ref::<std::io::Error>() {
+                    Some(e) => Some(e.kind()),
+                    None => cause
+                        .downcast_ref::<serde_json::Error>()
+                        .and_then(serde_json::Error::io_error_kind),
+                };
+                kind == Some(std::io::ErrorKind::BrokenPipe)
             });
             if broken_pipe {
                 return ExitCode::SUCCESS;

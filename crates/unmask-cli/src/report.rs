@@ -59,7 +59,9 @@ pub fn header(n: usize, unit: Unit) -> serde_json::Map<String, Value> {
 
 /// Prints a JSON document followed by a newline.
 pub fn print_json(out: &mut dyn std::io::Write, doc: &Value) -> anyhow::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, doc)?;
+    // serde_json wraps the writer's errors; unwrap them so that a closed pipe stays an
+    // `io::Error` of kind BrokenPipe, which `main` treats as success.
+    serde_json::to_writer_pretty(&mut *out, doc).map_err(std::io::Error::from)?;
     writeln!(out)?;
     Ok(())
 }

@@ -574,6 +574,13 @@ fn mdlm_random_counts() {
     assert!((counts - 32.0).abs() < 1e-9);
     let kl = doc["expected_kl"].as_f64().unwrap();
     assert!(kl > 0.0 && kl < std::f64::consts::LN_2);
+    // MDLM's cached loop: more than the busy passes (the first call and the noise removal are
+    // always made), fewer than the 17 passes of the uncached loop.
+    let (nfe, busy) = (
+        doc["expected_nfe"].as_f64().unwrap(),
+        doc["expected_busy_steps"].as_f64().unwrap(),
+    );
+    assert!(nfe > busy && nfe < 17.0, "{nfe} vs {busy}");
     fails(
         &[
             "eval",
@@ -932,4 +939,86 @@ fn bad_distributions_are_rejected_cleanly() {
         &["sample", "--dist", "parity:n=8", "--schedule", "4,5"],
         &["sum to 9"],
     );
+}
+
+/// Every subcommand's JSON into a reader that closes early (`unmask … --json | head -c 10`):
+/// exit 0, nothing on stderr. Closing before the first write makes the failure certain; the
+/// large outputs are also read for 10 bytes first, as `head -c 10` does.
+#[test]
+fn closed_pipe_is_success() {
+    use std::io::Read;
+    use std::process::Stdio;
+    let cases: &[&[&str]] = &[
+        &["curve", "--dist", "parity:n=200000"],
+        &[
+            "eval",
+            "--dist",
+            "repeat:n=20000,q=4",
+            "--schedule",
+            "constant:size=1",
+        ],
+        &[
+            "eval",
+            "--dist",
+            "parity:n=64",
+            "--schedule",
+            "mdlm:steps=8",
+        ],
+        &["plan", "--dist", "repeat:n=20000,q=4", "--steps", "10000"],
+        &["compare", "--dist", "parity:n=64", "--steps", "8"],
+        &["frontier", "--dist", "parity:n=64"],
+        &["demo", "--steps", "4"],
+        &[
+            "sample",
+            "--dist",
+            "parity:n=64",
+            "--schedule",
+            "uniform:steps=8",
+            "--samples",
+            "2000",
+        ],
+        &[
+            "verify",
+            "--dist",
+            "parity:n=8",
+            "--schedule",
+            "uniform:steps=4",
+            "--samples",
+            "200",
+        ],
+        &[
+            "estimate",
+            "--dist",
+            "markov:n=16,q=2,stay=0.8",
+            "--samples",
+            "50",
+            "--points",
+            "4",
+        ],
+    ];
+    for args in cases {
+        for read_first in [false, true] {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_unmask"))
+                .args(*args)
+                .arg("--json")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("the binary runs");
+            let mut stdout = child.stdout.take().unwrap();
+            if read_first {
+                let mut head = [0u8; 10];
+                stdout.read_exact(&mut head).unwrap();
+            }
+            drop(stdout);
+            let out = child.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{args:?} (read first: {read_first}): {stderr}"
+            );
+            assert!(stderr.is_empty(), "{args:?}: {stderr}");
+        }
+    }
 }

@@ -37,7 +37,7 @@ fn presets_n1e6(bencher: Bencher, k: usize) {
     let n = 1_000_000;
     bencher.bench(|| {
         (
-            preset::dream(n, black_box(k), 1e-3).unwrap(),
+            preset::dream(n, black_box(k), 1e-3, preset::Linspace::Fused).unwrap(),
             preset::cosine(n, black_box(k)).unwrap(),
             preset::theory_budget(n, black_box(k), false).unwrap(),
         )

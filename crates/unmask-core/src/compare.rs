@@ -77,7 +77,11 @@ impl Baseline {
     pub fn spec(&self, steps: usize) -> ScheduleSpec {
         match *self {
             Baseline::Uniform => ScheduleSpec::Uniform { steps },
-            Baseline::Dream => ScheduleSpec::Dream { steps, eps: 1e-3 },
+            Baseline::Dream => ScheduleSpec::Dream {
+                steps,
+                eps: 1e-3,
+                linspace: crate::preset::Linspace::Fused,
+            },
             Baseline::Cosine => ScheduleSpec::Cosine { steps },
             Baseline::Pow(p) => ScheduleSpec::Pow { steps, p },
             Baseline::Tc => ScheduleSpec::Tc(Theory::Budget(steps)),

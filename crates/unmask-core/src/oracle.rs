@@ -172,28 +172,95 @@ impl<O: Oracle> Oracle for Counting<O> {
 mod tests {
     use super::*;
     use crate::DistSpec;
+    use std::sync::Mutex;
 
+    /// Records every call it receives and checks its inputs against the contract.
+    #[derive(Debug)]
+    struct Checking<O> {
+        inner: O,
+        seen: Mutex<Vec<(Vec<u32>, Vec<usize>)>>,
+    }
+
+    impl<O: Oracle> Oracle for Checking<O> {
+        type Error = O::Error;
+        fn len(&self) -> usize {
+            self.inner.len()
+        }
+        fn vocab_size(&self) -> usize {
+            self.inner.vocab_size()
+        }
+        fn conditional_marginals(
+            &self,
+            partial: &[u32],
+            query: &[usize],
+            out: &mut [f64],
+        ) -> Result<(), Self::Error> {
+            assert_eq!(partial.len(), self.len(), "partial length");
+            assert_eq!(out.len(), query.len() * self.vocab_size(), "out length");
+            for &i in query {
+                assert_eq!(partial[i], MASK, "queried position {i} is revealed");
+            }
+            self.seen
+                .lock()
+                .unwrap()
+                .push((partial.to_vec(), query.to_vec()));
+            self.inner.conditional_marginals(partial, query, out)
+        }
+    }
+
+    /// The default `batch_marginals` hands each sequence, its query and its own output slice to
+    /// one call, in order, and the answers are the hand-computed marginals of `repeat` (one
+    /// token copied n times: a revealed copy decides, otherwise uniform).
     #[test]
-    fn batch_equals_single_calls() {
-        let d = DistSpec::parse("markov:n=6,q=3,stay=0.7")
+    fn batch_passes_each_sequence_its_own_query_and_output() {
+        let d = DistSpec::parse("repeat:n=5,q=4")
             .unwrap()
             .build(None)
             .unwrap();
-        let partials: Vec<Vec<u32>> = vec![vec![0, MASK, MASK, 2, MASK, MASK], vec![MASK; 6]];
-        let queries: Vec<Vec<usize>> = vec![vec![1, 2, 4], vec![0, 5]];
-        let mut a: Vec<Vec<f64>> = queries.iter().map(|q| vec![0.0; q.len() * 3]).collect();
+        let checking = Checking {
+            inner: &d,
+            seen: Mutex::new(Vec::new()),
+        };
+        let counted = Counting::new(&checking);
+        let partials: Vec<Vec<u32>> = vec![
+            vec![MASK, 3, MASK, MASK, MASK],
+            vec![MASK; 5],
+            vec![1, MASK, 1, MASK, 1],
+        ];
+        let queries: Vec<Vec<usize>> = vec![vec![0, 2, 4], vec![1], vec![3, 1]];
+        let mut outs: Vec<Vec<f64>> = queries.iter().map(|q| vec![-1.0; q.len() * 4]).collect();
         {
             let p: Vec<&[u32]> = partials.iter().map(Vec::as_slice).collect();
             let q: Vec<&[usize]> = queries.iter().map(Vec::as_slice).collect();
-            let mut o: Vec<&mut [f64]> = a.iter_mut().map(Vec::as_mut_slice).collect();
-            let counted = Counting::new(&d);
+            let mut o: Vec<&mut [f64]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
             counted.batch_marginals(&p, &q, &mut o).unwrap();
-            assert_eq!(counted.calls(), 2);
         }
-        for ((p, q), got) in partials.iter().zip(&queries).zip(&a) {
-            let mut want = vec![0.0; q.len() * 3];
-            d.conditional_marginals(p, q, &mut want).unwrap();
-            assert_eq!(got, &want);
-        }
+        assert_eq!(counted.calls(), 3);
+        let seen = checking.seen.into_inner().unwrap();
+        let expected: Vec<(Vec<u32>, Vec<usize>)> = partials
+            .iter()
+            .cloned()
+            .zip(queries.iter().cloned())
+            .collect();
+        assert_eq!(seen, expected);
+        let one_hot = |v: usize| {
+            (0..4)
+                .map(|t| f64::from(u8::from(t == v)))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(outs[0], [one_hot(3), one_hot(3), one_hot(3)].concat());
+        assert_eq!(outs[1], vec![0.25; 4]);
+        assert_eq!(outs[2], [one_hot(1), one_hot(1)].concat());
+    }
+
+    #[test]
+    #[should_panic(expected = "batch sizes")]
+    fn batch_of_mismatched_sizes_panics() {
+        let d = DistSpec::parse("repeat:n=2,q=2")
+            .unwrap()
+            .build(None)
+            .unwrap();
+        let mut out = vec![0.0; 2];
+        let _ = d.batch_marginals(&[&[MASK, MASK], &[MASK, MASK]], &[&[0]], &mut [&mut out]);
     }
 }

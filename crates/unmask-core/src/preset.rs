@@ -6,7 +6,7 @@
 //! | function | source | counts |
 //! |---|---|---|
 //! | [`llada`] | LLaDA `get_num_transfer_tokens` | per block ⌊B/k⌋, remainder on the first steps |
-//! | [`dream`] | Dream `diffusion_generate` | `⌊masked·(1 − s/t)⌋` on `linspace(1, eps, K+1)` (float32), last step sweeps |
+//! | [`dream`] | Dream `diffusion_generate` | `⌊masked·(1 − s/t)⌋` on `linspace(1, eps, K+1)` (float32, fused multiply-add), last step sweeps |
 //! | [`cosine`] | MaskGIT `mask_schedule` | still masked `⌊n·cos(π/2·(i+1)/K)⌋` (float32), clamped |
 //! | [`power`] | polynomial grids | cumulative `round(n·(i/K)^p)`, ≥ 1 per step |
 //! | [`pyramid`] | LLaDA issue #93 | step i reveals `⌊i/F⌋ + 1` |
@@ -135,21 +135,38 @@ pub fn llada(n: usize, steps: usize, block: Option<usize>) -> Result<Schedule, P
     Ok(schedule(one_block.repeat(blocks)))
 }
 
-/// torch.linspace(start, end, points) in float32, as ATen computes it on CPU and CUDA:
+/// How `torch.linspace` computes `start + step · i` in float32 (ATen's `linspace` kernels).
+///
+/// | variant | arithmetic | where torch does it | checked |
+/// |---|---|---|---|
+/// | `Fused` (default) | one fused multiply-add | CPU kernels with AVX2 or AVX-512 dispatch (every x86-64 CPU of the last decade); CUDA, where nvcc contracts the expression | CPU: torch 2.15, every pair n ≤ 1024, K ≤ n, AVX2 and AVX-512; CUDA: unverified, no GPU has run it |
+/// | `Plain` | product rounded, then the sum | the scalar CPU kernel (`ATEN_CPU_CAPABILITY=default`) | torch 2.15, the same pairs |
+///
+/// Dream's counts differ between the two at 3,182 of the 524,800 pairs n ≤ 1024, K ≤ n (e.g.
+/// n = 602, K = 500, steps 400 and 401).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Linspace {
+    /// `start + step · i` as one fused multiply-add.
+    #[default]
+    Fused,
+    /// `step · i` rounded to float32, then added.
+    Plain,
+}
+
+/// torch.linspace(start, end, points) in float32, as ATen computes it (ATen `linspace` kernels):
 /// the first half counts up from `start`, the second half down from `end`.
-fn linspace_f32(start: f32, end: f32, points: usize) -> Vec<f32> {
+fn linspace_f32(start: f32, end: f32, points: usize, arithmetic: Linspace) -> Vec<f32> {
     if points == 1 {
         return vec![start];
     }
     let step = (end - start) / (points - 1) as f32;
     let halfway = points / 2;
     (0..points)
-        .map(|i| {
-            if i < halfway {
-                start + step * i as f32
-            } else {
-                end - step * (points - i - 1) as f32
-            }
+        .map(|i| match (i < halfway, arithmetic) {
+            (true, Linspace::Plain) => start + step * i as f32,
+            (false, Linspace::Plain) => end - step * (points - i - 1) as f32,
+            (true, Linspace::Fused) => step.mul_add(i as f32, start),
+            (false, Linspace::Fused) => (-step).mul_add((points - i - 1) as f32, end),
         })
         .collect()
 }
@@ -157,7 +174,8 @@ fn linspace_f32(start: f32, end: f32, points: usize) -> Vec<f32> {
 /// Dream's `diffusion_generate` counts (algorithms other than `origin`): on the float32 grid
 /// `linspace(1, eps, K+1)`, step i reveals `int(masked · (1 − s/t))` (float32, truncated) and the
 /// last step reveals the rest. With `K = n` the first step reveals 0: a wasted forward pass,
-/// kept because Dream makes it.
+/// kept because Dream makes it. `arithmetic` selects how `torch.linspace` rounds the grid
+/// ([`Linspace`]: fused multiply-add, as torch on AVX2/AVX-512 CPUs and on CUDA, by default).
 ///
 /// # Errors
 ///
@@ -167,12 +185,21 @@ fn linspace_f32(start: f32, end: f32, points: usize) -> Vec<f32> {
 ///
 /// ```
 /// use unmask_core::preset::dream;
-/// assert_eq!(dream(100, 8, 1e-3)?.counts(), &[12, 12, 12, 12, 12, 13, 13, 14]);
-/// let s = dream(512, 512, 1e-3)?;
+/// use unmask_core::preset::Linspace::{Fused, Plain};
+/// assert_eq!(dream(100, 8, 1e-3, Fused)?.counts(), &[12, 12, 12, 12, 12, 13, 13, 14]);
+/// let s = dream(512, 512, 1e-3, Fused)?;
 /// assert_eq!((s.counts()[0], s.counts()[511], s.wasted_steps()), (0, 2, 1));
+/// // The fused multiply-add moves one token between steps 400 and 401.
+/// let (fused, plain) = (dream(602, 500, 1e-3, Fused)?, dream(602, 500, 1e-3, Plain)?);
+/// assert_ne!(fused.counts()[400..402], plain.counts()[400..402]);
 /// # Ok::<(), unmask_core::preset::PresetError>(())
 /// ```
-pub fn dream(n: usize, steps: usize, eps: f64) -> Result<Schedule, PresetError> {
+pub fn dream(
+    n: usize,
+    steps: usize,
+    eps: f64,
+    arithmetic: Linspace,
+) -> Result<Schedule, PresetError> {
     check_steps(n, steps)?;
     if !(eps > 0.0 && eps < 1.0) {
         return Err(PresetError::BadParameter {
@@ -181,7 +208,7 @@ pub fn dream(n: usize, steps: usize, eps: f64) -> Result<Schedule, PresetError> 
             expected: "0 < eps < 1",
         });
     }
-    let grid = linspace_f32(1.0, eps as f32, steps + 1);
+    let grid = linspace_f32(1.0, eps as f32, steps + 1, arithmetic);
     let mut masked = n;
     let mut counts = Vec::with_capacity(steps);
     for i in 0..steps {
@@ -199,8 +226,16 @@ pub fn dream(n: usize, steps: usize, eps: f64) -> Result<Schedule, PresetError> 
 }
 
 /// MaskGIT's cosine schedule: after step i (0-based) `⌊n·cos(π/2·(i+1)/K)⌋` tokens stay masked
-/// (float32 as in the JAX original, ratio clipped to [1e-6, 1]), clamped to at least 1 and at most
-/// one fewer than before, so every step reveals ≥ 1; the last step reveals the rest.
+/// (ratio clipped to [1e-6, 1]), clamped to at least 1 and at most one fewer than before, so every
+/// step reveals ≥ 1; the last step reveals the rest.
+///
+/// The arithmetic is that of MaskGIT's `parallel_decode.decode` compiled by XLA (`jax.jit`, x64
+/// off, CPU): the step is a traced int32 inside `lax.while_loop` and `num_iter` a Python
+/// constant, so XLA folds the constants of `π/2 · (step + 1) / K` into one float32 factor
+/// `C = f32(f32(1/K) · f32(π/2))` and computes the angle as `f32(step + 1) · C`; the cosine (the
+/// platform's `cosf`, which XLA's CPU backend also calls) and `n · ratio` are float32. A float64
+/// ratio differs at 3,617 of the pairs n ≤ 1024, K ≤ n (e.g. n = 256, K = 60); the pytest suite
+/// runs MaskGIT's loop in JAX for every such pair (`docs/peers.md`).
 ///
 /// # Errors
 ///
@@ -216,6 +251,7 @@ pub fn dream(n: usize, steps: usize, eps: f64) -> Result<Schedule, PresetError> 
 /// ```
 pub fn cosine(n: usize, steps: usize) -> Result<Schedule, PresetError> {
     check_steps(n, steps)?;
+    let factor = (1.0_f32 / steps as f32) * std::f32::consts::FRAC_PI_2;
     let mut unknown = n;
     let mut counts = Vec::with_capacity(steps);
     for i in 0..steps {
@@ -223,8 +259,8 @@ pub fn cosine(n: usize, steps: usize) -> Result<Schedule, PresetError> {
             counts.push(unknown);
             break;
         }
-        let ratio = (i + 1) as f64 / steps as f64;
-        let angle = (std::f64::consts::FRAC_PI_2 * ratio) as f32;
+        // XLA's constant folding: (π/2) · ((step + 1) · (1/K)) becomes (step + 1) · factor.
+        let angle = (i + 1) as f32 * factor;
         let mask_ratio = angle.cos().clamp(1e-6, 1.0);
         let raw = (n as f32 * mask_ratio).floor() as usize;
         let still = raw.min(unknown.saturating_sub(1)).max(1);
@@ -763,17 +799,19 @@ mod tests {
 
     #[test]
     fn dream_keeps_its_quirks() {
-        for n in [1usize, 3, 64, 100, 512] {
-            for k in 1..=n {
-                let s = dream(n, k, 1e-3).unwrap();
-                assert_eq!((s.len(), s.steps()), (n, k));
+        for device in [Linspace::Fused, Linspace::Plain] {
+            for n in [1usize, 3, 64, 100, 512] {
+                for k in 1..=n {
+                    let s = dream(n, k, 1e-3, device).unwrap();
+                    assert_eq!((s.len(), s.steps()), (n, k));
+                }
             }
+            assert!(dream(10, 2, 0.0, device).is_err());
+            assert!(dream(10, 2, 1.0, device).is_err());
+            let grid = linspace_f32(1.0, 1e-3, 9, device);
+            assert_eq!(grid[0], 1.0);
+            assert_eq!(grid[8], 1e-3);
         }
-        assert!(dream(10, 2, 0.0).is_err());
-        assert!(dream(10, 2, 1.0).is_err());
-        let grid = linspace_f32(1.0, 1e-3, 9);
-        assert_eq!(grid[0], 1.0);
-        assert_eq!(grid[8], 1e-3);
     }
 
     #[test]

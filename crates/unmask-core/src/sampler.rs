@@ -224,7 +224,7 @@ impl Rule {
                 "fixed" => &["order"],
                 "eb" => &["gamma"],
                 "threshold" => &["tau"],
-                "mdlm" => &["steps", "noise", "eps"],
+                "mdlm" => crate::stochastic::MDLM_KEYS,
                 _ => &[],
             }
         };

@@ -6,7 +6,7 @@
 //! |---|---|
 //! | `llada:steps=K[,block=B]` | LLaDA's counts, block by block ([`preset::llada`]) |
 //! | `uniform:steps=K` | LLaDA with one block |
-//! | `dream:steps=K[,eps=0.001]` | Dream's counts, zero first step kept ([`preset::dream`]) |
+//! | `dream:steps=K[,eps=0.001][,linspace=fused\|plain]` | Dream's counts, zero first step kept ([`preset::dream`]) |
 //! | `cosine:steps=K` | MaskGIT cosine ([`preset::cosine`]) |
 //! | `pow:steps=K,p=P` | polynomial grid ([`preset::power`]) |
 //! | `pyramid:factor=F` | step i reveals ⌊i/F⌋+1 ([`preset::pyramid`]) |
@@ -294,6 +294,8 @@ pub enum ScheduleSpec {
         steps: usize,
         /// Final time of the grid.
         eps: f64,
+        /// How `torch.linspace` rounds the grid.
+        linspace: preset::Linspace,
     },
     /// MaskGIT cosine.
     Cosine {
@@ -346,7 +348,7 @@ pub const SCHEDULE_NAMES: &[&str] = &[
 fn schedule_keys(name: &str) -> &'static [&'static str] {
     match name {
         "llada" => &["steps", "block"],
-        "dream" => &["steps", "eps"],
+        "dream" => &["steps", "eps", "linspace"],
         "pow" => &["steps", "p"],
         "pyramid" => &["factor"],
         "constant" => &["size"],
@@ -473,8 +475,20 @@ impl ScheduleSpec {
                 steps: steps("uniform:steps=K")?,
             },
             "dream" => ScheduleSpec::Dream {
-                steps: steps("dream:steps=K[,eps=0.001]")?,
+                steps: steps("dream:steps=K[,eps=0.001][,linspace=fused|plain]")?,
                 eps: p.f64("eps")?.unwrap_or(1e-3),
+                linspace: match p.raw_value("linspace") {
+                    None | Some("fused") => preset::Linspace::Fused,
+                    Some("plain") => preset::Linspace::Plain,
+                    Some(other) => {
+                        return Err(SpecError::BadValue {
+                            name: "dream".into(),
+                            key: "linspace".into(),
+                            value: other.to_string(),
+                            expected: "fused (torch on AVX2/AVX-512 CPUs and CUDA) or plain (torch's scalar CPU kernel)",
+                        });
+                    }
+                },
             },
             "cosine" => ScheduleSpec::Cosine {
                 steps: steps("cosine:steps=K")?,
@@ -613,7 +627,11 @@ impl ScheduleSpec {
             }
             ScheduleSpec::Llada { steps, block } => wrap(preset::llada(n, steps, block)),
             ScheduleSpec::Uniform { steps } => wrap(preset::llada(n, steps, None)),
-            ScheduleSpec::Dream { steps, eps } => wrap(preset::dream(n, steps, eps)),
+            ScheduleSpec::Dream {
+                steps,
+                eps,
+                linspace,
+            } => wrap(preset::dream(n, steps, eps, linspace)),
             ScheduleSpec::Cosine { steps } => wrap(preset::cosine(n, steps)),
             ScheduleSpec::Pow { steps, p } => wrap(preset::power(n, steps, p)),
             ScheduleSpec::Pyramid { factor } => wrap(preset::pyramid(n, factor)),
@@ -685,7 +703,14 @@ impl fmt::Display for ScheduleSpec {
                 None => write!(f, "llada:steps={steps}"),
             },
             ScheduleSpec::Uniform { steps } => write!(f, "uniform:steps={steps}"),
-            ScheduleSpec::Dream { steps, eps } => write!(f, "dream:steps={steps},eps={eps}"),
+            ScheduleSpec::Dream {
+                steps,
+                eps,
+                linspace: preset::Linspace::Fused,
+            } => write!(f, "dream:steps={steps},eps={eps}"),
+            ScheduleSpec::Dream { steps, eps, .. } => {
+                write!(f, "dream:steps={steps},eps={eps},linspace=plain")
+            }
             ScheduleSpec::Cosine { steps } => write!(f, "cosine:steps={steps}"),
             ScheduleSpec::Pow { steps, p } => write!(f, "pow:steps={steps},p={p}"),
             ScheduleSpec::Pyramid { factor } => write!(f, "pyramid:factor={factor}"),

@@ -15,11 +15,15 @@
 //! binomial laws evaluated from their mode outward and cut where a term falls below 10⁻¹⁸ of
 //! the mode (the neglected mass is below 10⁻¹⁵ for every n this tool handles).
 //!
-//! MDLM (`mdlm/noise_schedule.py`, `_sample`): on `timesteps = linspace(1, eps, T+1)` step i
-//! unmasks with probability `(mc_t − mc_s)/mc_t`, with move chance `mc(t) = (1 − ε)t`
-//! (log-linear noise, the default) or `1 − ε − (1 − ε)cos(πt/2)` (cosine), ε = 10⁻³ the noise
-//! floor; the noise-removal pass at the end reveals the rest. Steps that reveal nothing are
-//! forward passes that a cached sampler (MDLM's `ddpm_cache`) skips.
+//! MDLM (`diffusion.py`, `Diffusion._sample`, `_ddpm_update`, `_ddpm_caching_update`;
+//! `noise_schedule.py`): on `timesteps = linspace(1, eps, T+1)` with the sampler's `eps = 10⁻⁵`,
+//! step i unmasks with probability `(mc_t − mc_s)/mc_t`, with move chance `mc(t) = (1 − ε)t`
+//! (log-linear noise, the default) or `1 − ε − (1 − ε)cos(πt/2)` (cosine), where ε = 10⁻³ is the
+//! *noise schedule's* floor, a separate parameter; the noise-removal pass at the end reveals the
+//! rest. MDLM's cached loop (`ddpm_cache`, log-linear only) calls the model at the first step,
+//! again after every step that changed the sequence, and once for the noise removal; the
+//! uncached loop (`ddpm`, any noise) calls it at every step and for the noise removal
+//! ([`BinomialSchedule::expected_model_calls`]). `docs/peers.md` has the sources.
 
 use crate::curve::InformationCurve;
 use crate::kl::LengthMismatch;
@@ -41,13 +45,18 @@ pub enum Noise {
 pub struct BinomialSchedule {
     probs: Vec<f64>,
     final_sweep: bool,
+    /// The model is called again only after a step that revealed something (MDLM's cache).
+    cached: bool,
 }
 
 /// Most steps an MDLM schedule may have (MDLM runs T = 1000 to 10 000).
 pub const MAX_STEPS: usize = 10_000_000;
 
-/// The noise floor ε of MDLM's schedules.
+/// The noise floor ε of MDLM's noise schedules (`LogLinearNoise(eps=1e-3)`, `CosineNoise`).
 pub const MDLM_NOISE_EPS: f64 = 1e-3;
+
+/// The last time of MDLM's sampling grid (`Diffusion._sample(num_steps, eps=1e-5)`).
+pub const MDLM_GRID_EPS: f64 = 1e-5;
 
 impl BinomialSchedule {
     /// Per-step unmasking probabilities (each in [0, 1]), optionally followed by a final sweep.
@@ -66,29 +75,35 @@ impl BinomialSchedule {
                 expected: "a probability in [0, 1]",
             });
         }
-        Ok(BinomialSchedule { probs, final_sweep })
+        Ok(BinomialSchedule {
+            probs,
+            final_sweep,
+            cached: false,
+        })
     }
 
-    /// MDLM's ancestral sampler with `steps` steps on `linspace(1, eps, steps + 1)`, then the
-    /// noise-removal sweep.
+    /// MDLM's ancestral sampler with `steps` steps on `linspace(1, eps, steps + 1)` and the
+    /// noise schedule with floor `noise_eps`, then the noise-removal sweep. MDLM's defaults are
+    /// [`MDLM_GRID_EPS`] and [`MDLM_NOISE_EPS`]. Log-linear noise runs MDLM's cached loop
+    /// (`ddpm_cache`), cosine noise the uncached one (`ddpm`; the cache asserts log-linear).
     ///
     /// # Errors
     ///
     /// `StepsOutOfRange` for 0 or more than [`MAX_STEPS`] steps; `BadParameter` unless
-    /// `0 < eps < 1`.
+    /// `0 < eps < 1` and `0 ≤ noise_eps < 1`.
     ///
     /// # Example
     ///
     /// ```
     /// use unmask_core::stochastic::{BinomialSchedule, Noise};
     /// use unmask_core::DistSpec;
-    /// let s = BinomialSchedule::mdlm(64, Noise::LogLinear, 1e-3)?;
+    /// let s = BinomialSchedule::mdlm(64, Noise::LogLinear, 1e-5, 1e-3)?;
     /// let parity = DistSpec::parse("parity:n=32")?.closed_curve().unwrap();
     /// let kl = s.expected_kl(&parity)?;
     /// assert!(kl > 0.0 && kl < std::f64::consts::LN_2); // last token sometimes shares a step
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn mdlm(steps: usize, noise: Noise, eps: f64) -> Result<Self, PresetError> {
+    pub fn mdlm(steps: usize, noise: Noise, eps: f64, noise_eps: f64) -> Result<Self, PresetError> {
         if steps == 0 || steps > MAX_STEPS {
             return Err(PresetError::StepsOutOfRange { steps, n: 0 });
         }
@@ -99,7 +114,14 @@ impl BinomialSchedule {
                 expected: "0 < eps < 1",
             });
         }
-        let floor = MDLM_NOISE_EPS;
+        if !(0.0..1.0).contains(&noise_eps) {
+            return Err(PresetError::BadParameter {
+                key: "noise_eps",
+                value: noise_eps,
+                expected: "0 ≤ noise_eps < 1",
+            });
+        }
+        let floor = noise_eps;
         let move_chance = |t: f64| match noise {
             Noise::LogLinear => (1.0 - floor) * t,
             Noise::Cosine => 1.0 - floor - (1.0 - floor) * (std::f64::consts::FRAC_PI_2 * t).cos(),
@@ -118,11 +140,14 @@ impl BinomialSchedule {
                 }
             })
             .collect();
-        Self::new(probs, true)
+        let mut schedule = Self::new(probs, true)?;
+        schedule.cached = noise == Noise::LogLinear;
+        Ok(schedule)
     }
 
-    /// Parses `mdlm:steps=T[,noise=loglinear|cosine][,eps=E]` (eps is the last time of the
-    /// grid, 10⁻³ by default).
+    /// Parses `mdlm:steps=T[,noise=loglinear|cosine][,eps=E][,noise_eps=F]`: `eps` is the last
+    /// time of the sampling grid (MDLM's 10⁻⁵ by default), `noise_eps` the noise schedule's floor
+    /// (MDLM's 10⁻³ by default).
     ///
     /// # Errors
     ///
@@ -137,8 +162,8 @@ impl BinomialSchedule {
     /// # Ok::<(), unmask_core::SpecError>(())
     /// ```
     pub fn parse(spec: &str) -> Result<Self, SpecError> {
-        let p = Params::parse(spec, &["mdlm"], |_| &["steps", "noise", "eps"])?;
-        let usage = "mdlm:steps=T[,noise=loglinear|cosine][,eps=E]";
+        let p = Params::parse(spec, &["mdlm"], |_| MDLM_KEYS)?;
+        let usage = "mdlm:steps=T[,noise=loglinear|cosine][,eps=E][,noise_eps=F]";
         let steps = p.require(p.usize("steps")?, "steps", usage)?;
         let noise = match p.raw_value("noise") {
             None | Some("loglinear") | Some("log-linear") => Noise::LogLinear,
@@ -152,8 +177,9 @@ impl BinomialSchedule {
                 });
             }
         };
-        let eps = p.f64("eps")?.unwrap_or(1e-3);
-        Self::mdlm(steps, noise, eps).map_err(|source| SpecError::Preset {
+        let eps = p.f64("eps")?.unwrap_or(MDLM_GRID_EPS);
+        let noise_eps = p.f64("noise_eps")?.unwrap_or(MDLM_NOISE_EPS);
+        Self::mdlm(steps, noise, eps, noise_eps).map_err(|source| SpecError::Preset {
             name: "mdlm",
             source,
         })
@@ -235,9 +261,54 @@ impl BinomialSchedule {
     }
 
     /// Expected tokens revealed at each pass (the sweep last), and the expected number of passes
-    /// that reveal at least one token — the forward passes of a sampler that caches the model's
-    /// output while nothing changes (MDLM's `ddpm_cache`).
+    /// that reveal at least one token.
     pub fn expected_counts(&self, n: usize) -> (Vec<f64>, f64) {
+        let (counts, busy) = self.count_moments(n);
+        (counts, busy.iter().sum())
+    }
+
+    /// Expected number of model calls of MDLM's sampling loop for a sequence of n tokens.
+    ///
+    /// # Formula
+    ///
+    /// Uncached (`ddpm`, and any schedule not built by [`BinomialSchedule::mdlm`] with
+    /// log-linear noise): one call per pass, [`BinomialSchedule::passes`]. Cached
+    /// (`ddpm_cache`): the loop calls the model at step 0 and at step i + 1 when step i changed
+    /// the sequence, and the noise removal calls it once more, so with T steps
+    ///
+    /// ```text
+    /// E[calls] = 1 + Σ_{i=0}^{T−2} P(step i reveals ≥ 1 token) + 1.
+    /// ```
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use unmask_core::stochastic::{BinomialSchedule, Noise};
+    /// // One step: the call of step 0 and the noise removal's.
+    /// let s = BinomialSchedule::mdlm(1, Noise::LogLinear, 1e-5, 1e-3)?;
+    /// assert_eq!(s.expected_model_calls(8), 2.0);
+    /// // Cosine noise runs the uncached loop: every step calls the model.
+    /// let c = BinomialSchedule::mdlm(100, Noise::Cosine, 1e-5, 1e-3)?;
+    /// assert_eq!(c.expected_model_calls(8), 101.0);
+    /// # Ok::<(), unmask_core::preset::PresetError>(())
+    /// ```
+    pub fn expected_model_calls(&self, n: usize) -> f64 {
+        if !self.cached {
+            return self.passes() as f64;
+        }
+        let (_, busy) = self.count_moments(n);
+        let steps = self.probs.len();
+        let mut calls = Sum::default();
+        calls.add(1.0);
+        for &b in &busy[..steps - 1] {
+            calls.add(b);
+        }
+        calls.add(f64::from(u8::from(self.final_sweep)));
+        calls.value()
+    }
+
+    /// Expected count and probability of a non-empty step, per pass.
+    fn count_moments(&self, n: usize) -> (Vec<f64>, Vec<f64>) {
         let mut counts = vec![0.0; self.passes()];
         let mut busy = vec![0.0; self.passes()];
         self.recurse(n, |step, _, s, w| {
@@ -246,7 +317,7 @@ impl BinomialSchedule {
                 busy[step] += w;
             }
         });
-        (counts, busy.iter().sum())
+        (counts, busy)
     }
 
     /// One random count sequence (for Monte Carlo checks): `draw(N, p)` must return a
@@ -268,6 +339,9 @@ impl BinomialSchedule {
         counts
     }
 }
+
+/// The keys of an `mdlm:` spec.
+pub(crate) const MDLM_KEYS: &[&str] = &["steps", "noise", "eps", "noise_eps"];
 
 /// `ln k!` for k = 0..=n.
 fn ln_factorials(n: usize) -> Vec<f64> {
@@ -415,7 +489,7 @@ mod tests {
             .exact_curve()
             .unwrap();
         for (steps, noise) in [(8, Noise::LogLinear), (20, Noise::Cosine)] {
-            let s = BinomialSchedule::mdlm(steps, noise, 1e-3).unwrap();
+            let s = BinomialSchedule::mdlm(steps, noise, 1e-3, MDLM_NOISE_EPS).unwrap();
             let exact = s.expected_kl(&curve).unwrap();
             let mut rng = crate::stream(17, steps as u64);
             let values: Vec<f64> = (0..4000)
@@ -437,21 +511,26 @@ mod tests {
 
     #[test]
     fn mdlm_probabilities() {
-        let s = BinomialSchedule::mdlm(4, Noise::LogLinear, 1e-3).unwrap();
+        let s = BinomialSchedule::mdlm(4, Noise::LogLinear, 1e-3, 1e-3).unwrap();
         // Log-linear: p = (t − s)/t on linspace(1, eps, 5).
         let t = [1.0, 0.75025, 0.5005, 0.25075, 0.001];
         for (i, &p) in s.probs.iter().enumerate() {
             assert!((p - (t[i] - t[i + 1]) / t[i]).abs() < 1e-12);
         }
         assert_eq!(s.passes(), 5);
-        assert!(BinomialSchedule::mdlm(0, Noise::Cosine, 1e-3).is_err());
-        assert!(BinomialSchedule::mdlm(4, Noise::Cosine, 1.5).is_err());
+        assert!(BinomialSchedule::mdlm(0, Noise::Cosine, 1e-3, 1e-3).is_err());
+        assert!(BinomialSchedule::mdlm(4, Noise::Cosine, 1.5, 1e-3).is_err());
+        assert!(BinomialSchedule::mdlm(4, Noise::Cosine, 1e-5, 1.0).is_err());
         assert!(BinomialSchedule::new(vec![0.5, 1.2], true).is_err());
-        let c = BinomialSchedule::mdlm(4, Noise::Cosine, 1e-3).unwrap();
+        let c = BinomialSchedule::mdlm(4, Noise::Cosine, MDLM_GRID_EPS, MDLM_NOISE_EPS).unwrap();
         assert!(c.probs.iter().all(|p| (0.0..=1.0).contains(p)));
         assert_eq!(
             BinomialSchedule::parse("mdlm:steps=4,noise=cosine").unwrap(),
             c
+        );
+        assert_eq!(
+            BinomialSchedule::parse("mdlm:steps=4,eps=0.001,noise_eps=0.001").unwrap(),
+            s
         );
         assert!(BinomialSchedule::parse("mdlm:steps=4,noise=linear").is_err());
         assert!(BinomialSchedule::parse("mdlm").is_err());

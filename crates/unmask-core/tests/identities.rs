@@ -124,7 +124,7 @@ proptest! {
         let k = 1 + ((n - 1) as f64 * k_frac) as usize;
         for s in [
             preset::llada(n, k, None).unwrap(),
-            preset::dream(n, k, 1e-3).unwrap(),
+            preset::dream(n, k, 1e-3, preset::Linspace::Fused).unwrap(),
             preset::cosine(n, k).unwrap(),
             preset::power(n, k, p).unwrap(),
             preset::pyramid(n, 1 + k % 5).unwrap(),
@@ -137,7 +137,7 @@ proptest! {
             prop_assert_eq!(s.len(), n);
             prop_assert_eq!(s.counts().iter().sum::<usize>(), n);
         }
-        for s in [preset::llada(n, k, None).unwrap(), preset::dream(n, k, 1e-3).unwrap(), preset::cosine(n, k).unwrap(), preset::power(n, k, p).unwrap()] {
+        for s in [preset::llada(n, k, None).unwrap(), preset::dream(n, k, 1e-3, preset::Linspace::Fused).unwrap(), preset::cosine(n, k).unwrap(), preset::power(n, k, p).unwrap()] {
             prop_assert_eq!(s.steps(), k);
         }
     }

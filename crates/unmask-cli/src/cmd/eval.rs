@@ -184,6 +184,7 @@ fn stochastic(args: Args, unit: Unit, out: &mut dyn std::io::Write) -> anyhow::R
     let curve = &loaded.curve;
     let kl = schedule.expected_kl(curve)?;
     let (counts, busy) = schedule.expected_counts(curve.len());
+    let calls = schedule.expected_model_calls(curve.len());
     let u = |x: f64| unit.from_nats(x);
     if args.output.json {
         let mut doc = report::header(curve.len(), unit);
@@ -193,6 +194,7 @@ fn stochastic(args: Args, unit: Unit, out: &mut dyn std::io::Write) -> anyhow::R
         doc.insert("expected_counts".into(), json!(counts));
         doc.insert("expected_kl".into(), json!(u(kl)));
         doc.insert("expected_busy_steps".into(), json!(busy));
+        doc.insert("expected_nfe".into(), json!(calls));
         report::print_json(out, &serde_json::Value::Object(doc))?;
         return Ok(());
     }
@@ -204,10 +206,15 @@ fn stochastic(args: Args, unit: Unit, out: &mut dyn std::io::Write) -> anyhow::R
     )?;
     writeln!(
         out,
-        "forward passes: {} ({} steps + noise removal); expected passes that reveal something: {}",
+        "passes: {} ({} steps + noise removal); expected passes that reveal something: {}",
         schedule.passes(),
         schedule.passes() - 1,
         num(busy)
+    )?;
+    writeln!(
+        out,
+        "expected model calls of MDLM's loop (cached for log-linear noise): {}",
+        num(calls)
     )?;
     writeln!(
         out,
