@@ -199,3 +199,20 @@ def test_synthetic_markov_example_runs_and_recovers_its_curve():
     worst = float(out.split("largest |estimate - exact| at the grid points: ")[1].split()[0])
     assert worst <= 4.0, out
     assert "vs uniform" in out
+
+
+# --- Resource policy: refusals are ValueErrors, never a crash of the interpreter -------------
+
+@pytest.mark.parametrize("call", [
+    lambda: unmask.Curve.from_dist("markov:n=2,q=2305843009213693952,stay=0.5"),
+    lambda: unmask.Curve.from_dist("markov:n=100000,q=2,stay=0.5"),
+    lambda: unmask.Curve.from_points(200_000_000, [(200_000_000, 1.0)]),
+    lambda: unmask.Curve.from_json('{"unit": "nats", "n": 200000000, "points": [[1, 0]]}'),
+    lambda: unmask.Curve([0, 0, 1e308, 1e308, 1e308]),
+    lambda: unmask.schedule("uniform:steps=2", 10**12),
+    lambda: unmask.transfer_counts([1, 2], 10**12),
+    lambda: unmask.expected_kl(unmask.Curve([0, 1, 1]), [2**64 - 1, 4]),
+])
+def test_oversized_inputs_raise_value_error(call):
+    with pytest.raises((ValueError, OverflowError)):
+        call()

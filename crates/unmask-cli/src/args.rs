@@ -1,9 +1,28 @@
 //! Flags shared by the subcommands, and their conversion into validated inputs.
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use anyhow::Context;
+use unmask_core::budget::Budget;
 use unmask_core::{DistSpec, InformationCurve, Repair, Unit};
+
+static BUDGET: OnceLock<Budget> = OnceLock::new();
+
+/// Sets the process's resource budget (`--max-memory`, `--max-work`); the first call wins.
+pub fn set_budget(budget: Budget) {
+    let _ = BUDGET.set(budget);
+}
+
+/// The resource budget every command checks its inputs against before allocating.
+pub fn budget() -> Budget {
+    BUDGET.get().copied().unwrap_or_default()
+}
+
+/// A refusal of the resource policy, with the flags that lift it.
+pub fn over_budget(e: unmask_core::budget::OverBudget) -> anyhow::Error {
+    anyhow::anyhow!("{e} (raise --max-memory or --max-work to allow it)")
+}
 
 /// Where the information curve comes from.
 #[derive(Debug, Clone, clap::Args)]
@@ -96,6 +115,9 @@ impl Input {
             }
             (None, Some(spec)) => {
                 let dist = DistSpec::parse(spec).with_context(|| format!("--dist {spec:?}"))?;
+                dist.check_curve(&budget())
+                    .map_err(over_budget)
+                    .with_context(|| format!("--dist {spec:?}"))?;
                 let (curve, source) =
                     dist_curve(&dist).with_context(|| format!("--dist {spec:?}"))?;
                 Ok(Loaded {
@@ -109,11 +131,10 @@ impl Input {
     }
 }
 
-/// Orders sampled for the structural curve estimate of a large random code.
-const CODE_ORDERS: usize = 4000;
-/// Draws and grid size of the default estimate for families without an exact curve.
-const DEFAULT_DRAWS: usize = 2000;
-const DEFAULT_POINTS: usize = 32;
+use unmask_core::dist::{
+    CODE_CURVE_ORDERS as CODE_ORDERS, DEFAULT_CURVE_DRAWS as DEFAULT_DRAWS,
+    DEFAULT_CURVE_POINTS as DEFAULT_POINTS,
+};
 
 /// The curve of a `--dist` family: closed form, exact from its structure, or (large random
 /// codes) estimated from random column orders and repaired; the source names which.
@@ -224,6 +245,11 @@ impl Sampling {
     pub fn prepare(&self, unit: Unit) -> anyhow::Result<Prepared> {
         let dist =
             DistSpec::parse(&self.dist).with_context(|| format!("--dist {:?}", self.dist))?;
+        let budget = budget();
+        budget
+            .check(format!("building {}", self.dist), dist.build_cost())
+            .map_err(over_budget)
+            .with_context(|| format!("--dist {:?}", self.dist))?;
         let family =
             crate::io::build_family(&dist).with_context(|| format!("--dist {:?}", self.dist))?;
         let curve = family.exact_curve();
@@ -239,7 +265,12 @@ impl Sampling {
                     unmask_core::ScheduleSpec::Sqrt { .. } | unmask_core::ScheduleSpec::Optimal(_)
                 );
                 let estimated = match (&curve, needs_curve) {
-                    (None, true) => Some(dist_curve(&dist)?.0),
+                    (None, true) => {
+                        dist.check_curve(&budget)
+                            .map_err(over_budget)
+                            .with_context(|| format!("--dist {:?}", self.dist))?;
+                        Some(dist_curve(&dist)?.0)
+                    }
                     _ => None,
                 };
                 Some(
@@ -252,8 +283,18 @@ impl Sampling {
         };
         let rule = unmask_core::Rule::parse(self.rule.as_deref(), schedule, unit)
             .with_context(|| format!("--rule {:?}", self.rule.as_deref().unwrap_or("random")))?;
-        rule.check::<std::convert::Infallible>(unmask_core::Oracle::len(&family))
+        let n = unmask_core::Oracle::len(&family);
+        rule.check::<std::convert::Infallible>(n)
             .context("--schedule")?;
+        let (calls, rows) = rule.worst_case_calls(n);
+        let shape = unmask_core::dist::SamplingShape {
+            samples: self.samples,
+            calls,
+            rows,
+        };
+        dist.check_sampling(&budget, shape, rayon_threads())
+            .map_err(over_budget)
+            .with_context(|| format!("--dist {:?}", self.dist))?;
         Ok(Prepared {
             dist,
             family,
@@ -261,4 +302,9 @@ impl Sampling {
             curve,
         })
     }
+}
+
+/// Threads that sample in parallel (each holds one oracle call's buffers).
+pub fn rayon_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }

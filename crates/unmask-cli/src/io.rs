@@ -40,6 +40,13 @@ pub fn read_curve(
         (parse_csv(&text)?, csv_unit)
     };
     let nats = |v: Vec<f64>| -> Vec<f64> { v.into_iter().map(|x| unit.to_nats(x)).collect() };
+    let n = match &raw {
+        Raw::Z(v) | Raw::Entropy(v) => v.len(),
+        Raw::Points { n, .. } => *n,
+    };
+    crate::args::budget()
+        .check_curve_len(n)
+        .map_err(crate::args::over_budget)?;
     let built = match raw {
         Raw::Z(z) if repair => InformationCurve::repair(nats(z)).map(|(c, r)| (c, Some(r))),
         Raw::Z(z) => InformationCurve::new(nats(z)).map(|c| (c, None)),
@@ -204,10 +211,14 @@ pub fn build_family(dist: &DistSpec) -> anyhow::Result<Family> {
             let text = fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
             let value: Value =
                 serde_json::from_str(&text).with_context(|| format!("{path}: malformed JSON"))?;
-            Some(match dist {
+            let data = match dist {
                 DistSpec::Table { .. } => table_data(&value).with_context(|| path.to_string())?,
                 _ => matrix_data(&value).with_context(|| path.to_string())?,
-            })
+            };
+            crate::args::budget()
+                .check(format!("{dist} as given in {path}"), dist.file_cost(&data))
+                .map_err(crate::args::over_budget)?;
+            Some(data)
         }
     };
     Ok(dist.build(data)?)

@@ -27,6 +27,18 @@ mod report;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+
+    /// Peak memory a command may plan to use (e.g. 4GiB, 512M, 16G); inputs that would need
+    /// more are refused up front with the estimate.
+    #[arg(long, global = true, value_name = "SIZE", env = "UNMASK_MAX_MEMORY",
+          default_value = "4GiB", value_parser = unmask_core::budget::parse_size)]
+    max_memory: f64,
+
+    /// Elementary operations a command may plan (about 10^9 per second); inputs that would
+    /// need more are refused up front with the estimate.
+    #[arg(long, global = true, value_name = "OPS", env = "UNMASK_MAX_WORK",
+          default_value = "1e10", value_parser = unmask_core::budget::parse_size)]
+    max_work: f64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -53,6 +65,10 @@ enum Command {
 
 fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    args::set_budget(unmask_core::budget::Budget::new(
+        cli.max_memory,
+        cli.max_work,
+    ));
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match cli.command {

@@ -165,6 +165,15 @@ pub enum CurveError {
         /// The repeated index.
         j: usize,
     },
+    /// The values are finite but so large that the curve's totals are not: TC + n·Z_j passes
+    /// [`tol::MAX_INFORMATION`] at index j, so sums, penalties and products could overflow.
+    #[error("Z_{j} = {value:e} is too large: TC + n·Z_j would exceed {max:e} nats (values this large are not information)", max = tol::MAX_INFORMATION)]
+    TooLarge {
+        /// Paper index of the first value at which the totals pass the limit.
+        j: usize,
+        /// That value.
+        value: f64,
+    },
     /// The requested length cannot be allocated.
     #[error("n = {n} is too long to hold in memory")]
     TooLong {
@@ -210,7 +219,8 @@ impl InformationCurve {
     /// # Errors
     ///
     /// [`CurveError::Empty`], [`CurveError::NotFinite`], [`CurveError::Negative`],
-    /// [`CurveError::FirstNotZero`] or [`CurveError::Decreasing`], naming the first offending index.
+    /// [`CurveError::FirstNotZero`], [`CurveError::Decreasing`] or [`CurveError::TooLarge`],
+    /// naming the first offending index.
     pub fn new(mut z: Vec<f64>) -> Result<Self, CurveError> {
         if z.is_empty() {
             return Err(CurveError::Empty);
@@ -243,6 +253,16 @@ impl InformationCurve {
         for v in &mut z {
             running = running.max(*v);
             *v = running;
+        }
+        // Every value is finite; their totals must be too, with room to spare (tol docs).
+        let n = z.len() as f64;
+        let mut total = 0.0_f64;
+        for (i, &v) in z.iter().enumerate() {
+            total += v;
+            let within = total + n * v <= tol::MAX_INFORMATION;
+            if !within {
+                return Err(CurveError::TooLarge { j: i + 1, value: v });
+            }
         }
         Ok(InformationCurve { z })
     }
@@ -531,6 +551,15 @@ mod tests {
                     value: 0.4,
                     previous: 0.5,
                 },
+            ),
+            // Finite values whose totals are not (the fuzzer's 1e308 curve).
+            (
+                vec![0.0, 0.0, 1e308, 1e308, 1e308],
+                CurveError::TooLarge { j: 3, value: 1e308 },
+            ),
+            (
+                vec![0.0, 3e299, 3e299],
+                CurveError::TooLarge { j: 2, value: 3e299 },
             ),
         ];
         for (z, expected) in cases {

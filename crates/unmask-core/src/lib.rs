@@ -47,6 +47,7 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+pub mod budget;
 pub mod compare;
 pub mod curve;
 pub mod dist;

@@ -119,6 +119,22 @@ impl Sample {
 }
 
 impl Rule {
+    /// The most oracle calls one sequence of length n can take under this rule, and the most
+    /// positions one call answers: what the [resource policy](crate::budget) prices.
+    ///
+    /// Schedule rules call once per step and ask for the step's positions (confidence rules for
+    /// every masked one); adaptive rules may call up to n times, each time for every masked
+    /// position; MDLM's sampler calls once per pass.
+    pub fn worst_case_calls(&self, n: usize) -> (usize, usize) {
+        let widest = |s: &Schedule| s.counts().iter().copied().max().unwrap_or(0);
+        match self {
+            Rule::RandomOrder(s) | Rule::FixedOrder { schedule: s, .. } => (s.steps(), widest(s)),
+            Rule::Confidence { schedule, .. } => (schedule.steps(), n),
+            Rule::EntropyBound { .. } | Rule::Threshold { .. } => (n, n),
+            Rule::Binomial(b) => (b.passes(), n),
+        }
+    }
+
     /// Checks the rule against a sequence length.
     ///
     /// # Errors

@@ -33,6 +33,14 @@ pub enum ScheduleError {
         /// The one before it.
         previous: usize,
     },
+    /// The counts add up to more than a `usize` holds.
+    #[error("the counts add up to more than {max} tokens (count {index} = {value} overflows the sum)", max = usize::MAX)]
+    TooManyTokens {
+        /// 1-based position of the count at which the sum overflows.
+        index: usize,
+        /// That count.
+        value: usize,
+    },
     /// The last breakpoint is not n.
     #[error("the last breakpoint is {last}, expected n = {n}")]
     WrongTotal {
@@ -67,12 +75,19 @@ impl Schedule {
     /// # Errors
     ///
     /// [`ScheduleError::NoSteps`] for an empty list, [`ScheduleError::NothingRevealed`] when all
-    /// counts are zero.
+    /// counts are zero, [`ScheduleError::TooManyTokens`] when their sum overflows (the sum is
+    /// checked, so a wrapped total can never pass for a small n).
     pub fn from_counts(counts: Vec<usize>) -> Result<Self, ScheduleError> {
         if counts.is_empty() {
             return Err(ScheduleError::NoSteps);
         }
-        let n: usize = counts.iter().sum();
+        let mut n = 0usize;
+        for (i, &c) in counts.iter().enumerate() {
+            n = n.checked_add(c).ok_or(ScheduleError::TooManyTokens {
+                index: i + 1,
+                value: c,
+            })?;
+        }
         if n == 0 {
             return Err(ScheduleError::NothingRevealed);
         }

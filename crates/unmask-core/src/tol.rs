@@ -19,3 +19,11 @@ pub const REL: f64 = 1e-12;
 /// ulps of the entropies involved; anything larger is an error, and estimated curves go through
 /// [`InformationCurve::repair`](crate::InformationCurve::repair) instead.
 pub const CURVE_ABS: f64 = 1e-9;
+
+/// Largest `TC + n·Z_n` (nats) a curve may carry.
+///
+/// Real curves are at most `n · ln q` nats, far below. The limit keeps eight orders of magnitude
+/// between the curve's totals and `f64::MAX` for what the algorithms build from them: prefix
+/// sums, block costs `(b − a + 1)·z[a]`, Lagrange penalties up to a few times TC, and their
+/// bisection. Curves above it are rejected at construction, so no later sum can overflow.
+pub const MAX_INFORMATION: f64 = 1e300;

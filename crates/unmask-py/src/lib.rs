@@ -9,6 +9,7 @@ use numpy::{AllowTypeChange, IntoPyArray, PyArray1, PyArray2, PyArrayLike1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
+use unmask_core::budget::Budget;
 use unmask_core::{
     Baseline, DistSpec, InformationCurve, Method, Schedule, ScheduleSpec, Unit,
     default_frontier_steps, preset_frontier,
@@ -16,6 +17,12 @@ use unmask_core::{
 
 fn value_error(e: impl std::fmt::Display) -> PyErr {
     PyValueError::new_err(e.to_string())
+}
+
+/// The resource policy's refusal as a `ValueError` (the CLI's message, without its flags: the
+/// bindings use the default budget of `unmask_core::budget`).
+fn within_budget(check: Result<(), unmask_core::budget::OverBudget>) -> PyResult<()> {
+    check.map_err(value_error)
 }
 
 /// A 1-D array of numbers from any NumPy array or sequence, as a ValueError when it is not one
@@ -102,6 +109,7 @@ impl Curve {
         stderr: Option<Vec<(usize, f64)>>,
     ) -> PyResult<Self> {
         let unit = unit_of(unit)?;
+        within_budget(Budget::default().check_curve_len(n))?;
         let pts: Vec<(usize, f64)> = points.iter().map(|&(j, z)| (j, unit.to_nats(z))).collect();
         let (inner, correction) = if repair {
             let (c, r) = InformationCurve::from_points_repaired(n, &pts).map_err(value_error)?;
@@ -196,6 +204,7 @@ impl Curve {
     fn from_dist(spec: &str, unit: &str) -> PyResult<Self> {
         let unit = unit_of(unit)?;
         let dist = DistSpec::parse(spec).map_err(value_error)?;
+        within_budget(dist.check_curve(&Budget::default()))?;
         let curve = match dist.closed_curve() {
             Some(c) => c,
             None => dist
@@ -325,6 +334,7 @@ impl Curve {
                         ))),
                     })
                     .collect::<PyResult<Vec<_>>>()?;
+                within_budget(Budget::default().check_curve_len(n as usize))?;
                 InformationCurve::from_points(n as usize, &points)
             }
             [] => {
@@ -481,6 +491,7 @@ fn schedule<'py>(
     unit: &str,
 ) -> PyResult<Bound<'py, PyArray1<i64>>> {
     let unit = curve.map_or(unit_of(unit), |c| Ok(c.unit))?;
+    within_budget(Budget::default().check_curve_len(n))?;
     if let Some(c) = curve
         && c.inner.len() != n
     {
@@ -591,6 +602,10 @@ fn transfer_counts<'py>(
     if batch_size == 0 {
         return Err(value_error("batch_size must be at least 1"));
     }
+    within_budget(Budget::default().check(
+        format!("a ({batch_size}, {}) array of counts", counts.len()),
+        unmask_core::budget::Cost::memory(16.0 * batch_size as f64 * counts.len() as f64),
+    ))?;
     let rows: Vec<Vec<i64>> = vec![counts; batch_size];
     PyArray2::from_vec2(py, &rows).map_err(value_error)
 }

@@ -29,6 +29,18 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let unit = Unit::from(args.output.unit);
     let loaded = args.input.load(unit)?;
     let curve = &loaded.curve;
+    // Every preset's schedule of up to K steps is kept for the report (~400 bytes a step).
+    let report = unmask_core::budget::Cost::memory(400.0 * args.steps as f64);
+    crate::args::budget()
+        .check(
+            format!(
+                "comparing every preset on n = {} at {} steps",
+                curve.len(),
+                args.steps
+            ),
+            unmask_core::compare::compare_cost(curve.len()) + report,
+        )
+        .map_err(crate::args::over_budget)?;
     let cmp = compare(curve, args.steps)?;
     if let Some(path) = &args.plot {
         let grid = default_frontier_steps(curve.len());

@@ -52,12 +52,30 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let unit = Unit::from(args.output.unit);
     let dist = unmask_core::DistSpec::parse(&args.dist)
         .with_context(|| format!("--dist {:?}", args.dist))?;
+    let budget = crate::args::budget();
+    budget
+        .check(format!("building {}", args.dist), dist.build_cost())
+        .map_err(crate::args::over_budget)
+        .with_context(|| format!("--dist {:?}", args.dist))?;
     let family = io::build_family(&dist).with_context(|| format!("--dist {:?}", args.dist))?;
     let n = family.len();
     if n < 2 {
         bail!("--dist: estimation needs n ≥ 2");
     }
     let ts = grid(n, args.points);
+    // Each draw makes one oracle call per grid point, over the masked positions.
+    let calls = args.samples as f64 * ts.len() as f64;
+    budget
+        .check(
+            format!(
+                "estimating {} ({} draws × {} grid points)",
+                args.dist,
+                args.samples,
+                ts.len()
+            ),
+            dist.call_cost(n).repeated(calls),
+        )
+        .map_err(crate::args::over_budget)?;
     let bar = crate::progress::Progress::new(args.samples as u64, "estimating the curve");
     let estimate = estimate_profile_observed(
         &family,

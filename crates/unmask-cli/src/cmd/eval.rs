@@ -35,6 +35,13 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         .build(curve.len(), Some(curve))
         .with_context(|| format!("--schedule {:?}", args.schedule))?;
     let schedule = &built.schedule;
+    // The report holds one row per step (~600 bytes each in the JSON document).
+    crate::args::budget()
+        .check(
+            format!("the per-step report of {} steps", schedule.steps()),
+            unmask_core::budget::Cost::memory(600.0 * schedule.steps() as f64),
+        )
+        .map_err(crate::args::over_budget)?;
     let kl = expected_kl(curve, schedule)?;
     let costs = step_costs(curve, schedule)?;
     let li_cai = li_cai_bound(curve, schedule)?;
@@ -182,6 +189,16 @@ fn stochastic(args: Args, unit: Unit, out: &mut dyn std::io::Write) -> anyhow::R
         .with_context(|| format!("--schedule {:?}", args.schedule))?;
     let loaded = args.input.load(unit)?;
     let curve = &loaded.curve;
+    crate::args::budget()
+        .check(
+            format!(
+                "the exact expectation of {} over n = {} tokens",
+                args.schedule,
+                curve.len()
+            ),
+            schedule.cost(curve.len()),
+        )
+        .map_err(crate::args::over_budget)?;
     let kl = schedule.expected_kl(curve)?;
     let (counts, busy) = schedule.expected_counts(curve.len());
     let calls = schedule.expected_model_calls(curve.len());

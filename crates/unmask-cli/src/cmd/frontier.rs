@@ -60,6 +60,12 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     if let Some(&bad) = grid.iter().find(|&&k| k > n) {
         anyhow::bail!("--steps: {bad} exceeds n = {n}");
     }
+    crate::args::budget()
+        .check(
+            format!("the frontier of n = {n} at {} step counts", grid.len()),
+            unmask_core::compare::frontier_cost(n, grid.len()),
+        )
+        .map_err(crate::args::over_budget)?;
     let all = series(curve, &grid, false)?;
     if let Some(path) = &args.plot {
         plot::write(path, curve, unit, None, &all, "expected KL against steps")?;

@@ -21,6 +21,18 @@ pub struct Args {
 pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let unit = Unit::from(args.output.unit);
     let p = args.sampling.prepare(unit)?;
+    if let (Rule::Binomial(b), Some(_)) = (&p.rule, &p.curve) {
+        let n = unmask_core::Oracle::len(&p.family);
+        crate::args::budget()
+            .check(
+                format!(
+                    "the exact expectation of MDLM's {} passes over n = {n} tokens",
+                    b.passes()
+                ),
+                b.cost(n),
+            )
+            .map_err(crate::args::over_budget)?;
+    }
     let (m, seed) = (args.sampling.samples, args.sampling.seed);
     let u = |x: f64| unit.from_nats(x);
     let bar = || crate::progress::Progress::new(m as u64, "Monte Carlo expected KL");

@@ -172,7 +172,7 @@ pub struct Markov {
 }
 
 /// Largest number of stored matrix-power entries (n·q²): 2^24 (128 MiB).
-const POWERS_MAX: usize = 1 << 24;
+pub(crate) const POWERS_MAX: usize = 1 << 24;
 
 /// Why a chain was rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -22,6 +22,7 @@
 //! distribution on every machine.
 
 mod code;
+mod cost;
 mod family;
 pub(crate) mod field;
 pub(crate) mod markov;
@@ -32,6 +33,7 @@ use rand_chacha::ChaCha8Rng;
 
 pub use code::Code;
 pub(crate) use code::binomial;
+pub use cost::{CODE_CURVE_ORDERS, DEFAULT_CURVE_DRAWS, DEFAULT_CURVE_POINTS, SamplingShape};
 pub use family::{CODE_ENUMERATE_MAX, Family, Reference};
 pub use markov::{ChainError, Hmm, Markov, Transition};
 pub use simple::{Mixture, Product, Repeat, TABLE_MAX, Table, TableError};
@@ -360,6 +362,14 @@ impl DistSpec {
                 if !(eps > 0.0 && eps <= 1.0) {
                     return Err(bad("eps", eps.to_string(), "a growth rate 0 < eps ≤ 1"));
                 }
+                // The profile has one block per power of 1 + eps up to n: ln n / ln(1 + eps).
+                if log_factor_blocks(n, eps) > LOG_FACTOR_MAX_BLOCKS {
+                    return Err(bad(
+                        "eps",
+                        eps.to_string(),
+                        "a growth rate with at most 10^7 blocks up to n (ln n / ln(1 + eps)); smaller eps make the blocks shorter than one token",
+                    ));
+                }
                 DistSpec::LogFactor { n, eps }
             }
             "rs" => {
@@ -630,6 +640,14 @@ impl std::fmt::Display for DistSpec {
     }
 }
 
+/// Most blocks a `logfactor` profile may have (each is one pass of a short loop).
+const LOG_FACTOR_MAX_BLOCKS: f64 = 1e7;
+
+/// Number of blocks `⌊(1 + ε)^i⌋ ≤ n`: about `ln n / ln(1 + ε)` (∞ when `1 + ε` rounds to 1).
+fn log_factor_blocks(n: usize, eps: f64) -> f64 {
+    (n as f64).ln() / eps.ln_1p() + 1.0
+}
+
 /// CCL Lemma 28: `f(x) = p_i = (1+ε)^{−i} / (4 ln n)` on the blocks
 /// `B_i = [⌊(1+ε)^i⌋, ⌊(1+ε)^{i+1}⌋ − 1]`, x = 1..n. f decreases, so the curve is its
 /// reflection (digest §12, A5) with the leading zero every curve has:
@@ -644,7 +662,10 @@ fn log_factor(n: usize, eps: f64) -> Vec<f64> {
     let mut f = vec![0.0; n + 1]; // f[x] for x = 1..n
     let mut x = 1usize;
     let mut i = 0i32;
-    while x <= n {
+    // Bounded: `parse` admits at most LOG_FACTOR_MAX_BLOCKS blocks, so i stays far inside i32
+    // and the loop ends (the bound is also checked here, for direct callers).
+    let blocks = log_factor_blocks(n, eps).min(LOG_FACTOR_MAX_BLOCKS) as i32 + 2;
+    while x <= n && i <= blocks {
         let hi = (1.0 + eps).powi(i + 1).floor();
         let value = (1.0 + eps).powi(-i) * scale;
         while x <= n && (x as f64) < hi {
