@@ -1,4 +1,4 @@
-"""The Python API against the CLI's JSON, the DESIGN.md test vectors, bad input, and estimation."""
+"""The Python API against the CLI's JSON, the docs/theory.md §8 test vectors, bad input, and estimation."""
 
 import json
 import math
@@ -25,7 +25,7 @@ def cli(*args):
     return json.loads(out.stdout)
 
 
-# --- DESIGN.md test vectors ------------------------------------------------------------------
+# --- docs/theory.md §8 test vectors ----------------------------------------------------------
 
 def test_reed_solomon_vectors_in_bits():
     curve = unmask.Curve([0, 0, LN5, LN5]).to_unit("bits")
@@ -108,6 +108,53 @@ def test_bits_and_curve_files_round_trip(tmp_path):
     # Bits cross the file as text and back through nats: equal to a few ulps.
     assert unmask.optimal_schedule(curve, steps=5)["expected_kl"] == pytest.approx(cli(
         "plan", "--curve", str(path), "--unit", "bits", "--steps", "5")["expected_kl"], rel=1e-13)
+
+
+def test_curve_files_byte_identical_both_ways(tmp_path):
+    """Python writes what the CLI writes, and each reads the other's file back exactly."""
+    data = ROOT / "crates" / "unmask-cli" / "tests" / "data"
+    for spec, unit in (("markov:n=30,q=3,stay=0.8", "nats"), ("logfactor:n=50,eps=0.2", "bits"),
+                       ("parity:n=9", "bits")):
+        ours = unmask.Curve.from_dist(spec, unit=unit)
+        cli_file = tmp_path / "cli.json"
+        subprocess.run([os.environ.get("UNMASK_BIN", str(ROOT / "target" / "debug" / "unmask")),
+                        "curve", "--dist", spec, "--unit", unit, "--out", str(cli_file)],
+                       check=True, capture_output=True)
+        # Python → file → CLI: the same bytes as the CLI's own file.
+        assert ours.to_json() == cli_file.read_text(), spec
+        # CLI file → Python → to_json: the same bytes again.
+        assert unmask.Curve.from_json(cli_file.read_text()).to_json() == cli_file.read_text()
+        py_file = tmp_path / "py.json"
+        py_file.write_text(ours.to_json())
+        assert cli("curve", "--curve", str(py_file), "--unit", unit)["z"] == ours.z.tolist()
+
+
+def test_bad_curve_files_give_the_same_message_in_python_and_the_cli():
+    data = ROOT / "crates" / "unmask-cli" / "tests" / "data"
+    binary = os.environ.get("UNMASK_BIN", str(ROOT / "target" / "debug" / "unmask"))
+    cases = [data / n for n in ("decreasing.json", "malformed.json", "first_nonzero.json",
+                                "sparse_out_of_range.json", "negative.json")]
+    texts = ['{"z": [0, 1]}', '{"unit": "furlongs", "z": [0]}', '{"unit": "nats"}',
+             '{"unit": "nats", "z": [0], "entropy": [1]}', '{"unit": "nats", "z": [0, "a"]}',
+             '{"unit": "nats", "points": [[2, 0.1]]}', '{"unit": "nats", "n": 3, "points": [[2]]}',
+             '{"unit": "nats", "z": [0, 0, 1e308, 1e308]}', '[1, 2]',
+             '{"unit": "nats", "n": 200000000, "points": [[1, 0]]}']
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, text in enumerate(texts):
+            path = Path(tmp) / f"bad{i}.json"
+            path.write_text(text)
+            cases.append(path)
+        for path in cases:
+            with pytest.raises(ValueError) as python:
+                unmask.Curve.from_json(path.read_text())
+            out = subprocess.run([binary, "curve", "--curve", str(path)], capture_output=True,
+                                 text=True)
+            assert out.returncode == 2
+            # The CLI prefixes the file and appends the budget flags; the message is Python's.
+            cli_message = out.stderr.strip().removeprefix(f"unmask: error: reading curve from {path}: ")
+            cli_message = cli_message.removesuffix(" (raise --max-memory or --max-work to allow it)")
+            assert cli_message == str(python.value), path.name
 
 
 # --- Constructors ----------------------------------------------------------------------------

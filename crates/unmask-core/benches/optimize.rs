@@ -75,7 +75,7 @@ fn n2000_k64(bencher: Bencher, name: &str) {
     bencher.bench(|| optimal_schedule(black_box(&c), 64, method(name)).unwrap());
 }
 
-/// Size sweep of every method (STYLE §4.9).
+/// Size sweep of every method, on identical inputs.
 #[divan::bench(
     args = ["lagrangian", "divide_conquer", "brute_force"],
     consts = [64, 256, 1024, 4096],

@@ -222,7 +222,7 @@ mod tests {
 
     #[test]
     fn test_vectors_in_bits() {
-        // DESIGN.md §2: RS n = 4, k = 2 over F_5.
+        // docs/theory.md §8: RS n = 4, k = 2 over F_5.
         let l5 = 5f64.ln();
         let c = curve(&[0.0, 0.0, l5, l5]);
         let bits = |counts: Vec<usize>| {

@@ -1,7 +1,7 @@
 //! Named schedules: the exact count arithmetic of today's samplers and the theory's schedules.
 //!
 //! Each function maps `(n, parameters[, curve])` to a [`Schedule`] and reproduces its source's
-//! integer arithmetic exactly (`../shared/reference/peers.md` §1, CCL §3–§5):
+//! integer arithmetic exactly (`docs/peers.md`; the theory's in `docs/theory.md` §4–§5):
 //!
 //! | function | source | counts |
 //! |---|---|---|
@@ -687,7 +687,7 @@ mod tests {
 
     #[test]
     fn tc_vectors_from_design() {
-        // DESIGN.md §2 and paper-digest §5.1 table.
+        // docs/theory.md §5 table and §8.
         let s = tc_schedule(256, zeta_for(256, 1.0, 1.0)).unwrap();
         assert_eq!(s.steps(), 9);
         assert_eq!(&s.counts()[..6], &[128, 64, 32, 16, 8, 4]);

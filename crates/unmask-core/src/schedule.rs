@@ -9,7 +9,7 @@
 //! # Design
 //!
 //! Zero counts are legal: they are forward passes that reveal nothing. Some samplers produce them
-//! (Dream with `steps = n` wastes its first pass, see peers.md §1.2) and a tool that reproduces
+//! (Dream with `steps = n` wastes its first pass, see `docs/peers.md`) and a tool that reproduces
 //! those samplers must be able to represent and report them ([`Schedule::wasted_steps`]). A
 //! schedule must still reveal at least one token in total.
 

@@ -131,7 +131,7 @@ fn every_method_equals_the_plain_dp() {
 
 #[test]
 fn the_plain_dp_is_checked_too() {
-    // Its own sanity: the DESIGN.md vectors (RS n = 4, k = 2 over F_5, in nats).
+    // Its own sanity: the docs/theory.md §8 vectors (RS n = 4, k = 2 over F_5, in nats).
     let l5 = 5f64.ln();
     let frontier = plain_frontier(&[0.0, 0.0, l5, l5]);
     assert_eq!(frontier, vec![2.0 * l5, 0.0, 0.0, 0.0]);

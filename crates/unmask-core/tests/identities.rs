@@ -1,4 +1,4 @@
-//! Cross-module identities and invariants as property tests (STYLE §4.8, items 5–6).
+//! Cross-module identities and invariants as property tests.
 
 mod common;
 
@@ -25,7 +25,7 @@ fn curve_and_schedule(max_n: usize) -> impl Strategy<Value = (InformationCurve, 
     })
 }
 
-/// Is c(a, b) = Σ_{j=a}^{b−1}(z[j] − z[a]) Monge on this curve? (STYLE §4.3)
+/// Is c(a, b) = Σ_{j=a}^{b−1}(z[j] − z[a]) Monge on this curve? (`docs/theory.md` §4)
 fn is_monge(z: &[f64]) -> bool {
     let n = z.len();
     let c = |a: usize, b: usize| -> f64 { z[a..b].iter().map(|&v| v - z[a]).sum() };
@@ -224,7 +224,7 @@ proptest! {
     }
 }
 
-/// DESIGN.md §2 test vectors, exactly.
+/// `docs/theory.md` §8 test vectors, exactly.
 #[test]
 fn design_test_vectors() {
     let bits = |x: f64| Unit::Bits.from_nats(x);

@@ -278,93 +278,21 @@ impl Curve {
     /// {"unit", "n", "points": [[j, Z_j], …]} (strictly validated; see `Curve.repair`).
     #[staticmethod]
     fn from_json(text: &str) -> PyResult<Self> {
-        use serde_json::Value;
-        let doc: Value =
-            serde_json::from_str(text).map_err(|e| value_error(format!("malformed JSON: {e}")))?;
-        let unit = match doc.get("unit") {
-            Some(Value::String(u)) => unit_of(u)?,
-            Some(other) => {
-                return Err(value_error(format!(
-                    "field \"unit\" must be \"nats\" or \"bits\", found {other}"
-                )));
-            }
-            None => return Err(value_error("missing field \"unit\" (\"nats\" or \"bits\")")),
-        };
-        let array = |key: &str| -> PyResult<Vec<f64>> {
-            doc[key]
-                .as_array()
-                .ok_or_else(|| value_error(format!("field {key:?} must be an array of numbers")))?
-                .iter()
-                .enumerate()
-                .map(|(i, v)| {
-                    v.as_f64().ok_or_else(|| {
-                        value_error(format!("field {key:?}: element {i} ({v}) is not a number"))
-                    })
-                })
-                .collect()
-        };
-        let present: Vec<&str> = ["z", "entropy", "points"]
-            .into_iter()
-            .filter(|k| doc.get(*k).is_some())
-            .collect();
-        let nats = |v: Vec<f64>| -> Vec<f64> { v.into_iter().map(|x| unit.to_nats(x)).collect() };
-        let inner = match present.as_slice() {
-            ["z"] => InformationCurve::new(nats(array("z")?)),
-            ["entropy"] => InformationCurve::from_entropy(&nats(array("entropy")?)),
-            ["points"] => {
-                let n = doc.get("n").and_then(Value::as_u64).ok_or_else(|| {
-                    value_error("sparse curve: field \"n\" must be a positive integer")
-                })?;
-                let points = doc["points"]
-                    .as_array()
-                    .ok_or_else(|| {
-                        value_error("field \"points\" must be an array of [j, Z_j] pairs")
-                    })?
-                    .iter()
-                    .enumerate()
-                    .map(|(i, p)| match p.as_array().map(Vec::as_slice) {
-                        Some([j, z]) => match (j.as_u64(), z.as_f64()) {
-                            (Some(j), Some(z)) => Ok((j as usize, unit.to_nats(z))),
-                            _ => Err(value_error(format!(
-                                "field \"points\": element {i} ({p}) is not [integer j, number Z_j]"
-                            ))),
-                        },
-                        _ => Err(value_error(format!(
-                            "field \"points\": element {i} ({p}) is not a [j, Z_j] pair"
-                        ))),
-                    })
-                    .collect::<PyResult<Vec<_>>>()?;
-                within_budget(Budget::default().check_curve_len(n as usize))?;
-                InformationCurve::from_points(n as usize, &points)
-            }
-            [] => {
-                return Err(value_error(
-                    "expected one of the fields \"z\", \"entropy\" or \"points\"",
-                ));
-            }
-            _ => {
-                return Err(value_error(format!(
-                    "give only one of the fields \"z\", \"entropy\", \"points\" (found {present:?})"
-                )));
-            }
-        }
+        let (inner, _, unit) = unmask_io::read_curve_in(
+            text,
+            unmask_io::Format::Json,
+            Unit::Nats,
+            false,
+            &Budget::default(),
+        )
         .map_err(value_error)?;
         Ok(Curve::plain(inner, unit))
     }
 
-    /// The curve file format of the CLI: {"unit": …, "z": […]}.
+    /// The curve file the CLI writes (`unmask curve --out FILE.json`), byte for byte.
     fn to_json(&self) -> String {
-        let values: Vec<String> = self
-            .inner
-            .values_in(self.unit)
-            .iter()
-            .map(|v| format!("{v:?}"))
-            .collect();
-        format!(
-            "{{\"unit\": \"{}\", \"z\": [{}]}}",
-            self.unit.name(),
-            values.join(", ")
-        )
+        let bytes = unmask_io::write_curve(&self.inner, self.unit, unmask_io::Format::Json);
+        String::from_utf8(bytes).expect("JSON is UTF-8")
     }
 
     fn __len__(&self) -> usize {

@@ -133,7 +133,7 @@ impl Family {
 
 /// A family's slow reference oracle: forward–backward over the whole chain for Markov chains,
 /// the generic F_q elimination for binary codes, and the family's own oracle otherwise. The
-/// fast oracles are tested against it and benchmarked beside it (STYLE: every fast algorithm
+/// fast oracles are tested against it and benchmarked beside it (every fast algorithm
 /// checked against a slow one).
 #[derive(Debug, Clone, Copy)]
 pub struct Reference<'a>(pub &'a Family);

@@ -650,7 +650,7 @@ fn log_factor_blocks(n: usize, eps: f64) -> f64 {
 
 /// CCL Lemma 28: `f(x) = p_i = (1+ε)^{−i} / (4 ln n)` on the blocks
 /// `B_i = [⌊(1+ε)^i⌋, ⌊(1+ε)^{i+1}⌋ − 1]`, x = 1..n. f decreases, so the curve is its
-/// reflection (digest §12, A5) with the leading zero every curve has:
+/// reflection (`docs/theory.md` §7) with the leading zero every curve has:
 ///
 /// ```text
 /// Z_1 = 0,   Z_j = f(n + 1 − j)   for j = 2..n      (f(n−1), …, f(1))
@@ -701,7 +701,7 @@ mod tests {
             .unwrap();
         let l3 = 3f64.ln();
         assert_eq!(c.z(), &[0.0, l3, l3, l3]);
-        // Repeated token: TC = (n − 1) ln q, DTC = ln q (digest §6).
+        // Repeated token: TC = (n − 1) ln q, DTC = ln q (`docs/theory.md` §8).
         assert!((c.tc() - 3.0 * l3).abs() < 1e-14);
         assert!((c.dtc() - l3).abs() < 1e-14);
         let c = DistSpec::parse("mds:n=6,k=2,q=7")

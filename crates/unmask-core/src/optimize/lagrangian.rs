@@ -244,7 +244,7 @@ impl<'a> Search<'a> {
     }
 
     /// The continuum estimate of the penalty at which k steps are optimal: with
-    /// `C = Σ sqrt(ΔZ)`, `F_k ≈ C²/(2k)` (digest §3), so `λ = −dF/dk ≈ C²/(2k²)`.
+    /// `C = Σ sqrt(ΔZ)`, `F_k ≈ C²/(2k)` (`docs/theory.md` §4), so `λ = −dF/dk ≈ C²/(2k²)`.
     fn continuum_lambda(&self, k: f64) -> f64 {
         let c: f64 = self
             .z
