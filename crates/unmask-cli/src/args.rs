@@ -131,7 +131,7 @@ impl Input {
     }
 }
 
-use unmask_core::dist::{
+use unmask_core::spec::{
     CODE_CURVE_ORDERS as CODE_ORDERS, DEFAULT_CURVE_DRAWS as DEFAULT_DRAWS,
     DEFAULT_CURVE_POINTS as DEFAULT_POINTS,
 };
@@ -252,12 +252,25 @@ impl Sampling {
             .with_context(|| format!("--dist {:?}", self.dist))?;
         let family =
             crate::io::build_family(&dist).with_context(|| format!("--dist {:?}", self.dist))?;
-        let curve = family.exact_curve();
+        // The exact curve only when its computation fits the budget (a stay chain with a large q
+        // samples cheaply, but its curve needs q² per distance).
+        let curve = match dist.check_curve(&budget) {
+            Ok(()) => family.exact_curve(),
+            Err(_) => None,
+        };
         let schedule = match &self.schedule {
             None => None,
             Some(spec) => {
-                let parsed = unmask_core::ScheduleSpec::parse(spec, unit)
-                    .with_context(|| format!("--schedule {spec:?}"))?;
+                let parsed = unmask_core::ScheduleSpec::parse(spec, unit).with_context(|| {
+                    if spec.trim_start().starts_with("mdlm") {
+                        format!(
+                            "--schedule {spec:?} (sample and verify take MDLM as --rule mdlm:steps=T; \
+                             `unmask eval --schedule mdlm:steps=T` gives its exact expected KL)"
+                        )
+                    } else {
+                        format!("--schedule {spec:?}")
+                    }
+                })?;
                 let n = unmask_core::Oracle::len(&family);
                 // Curve-based schedules on families without an exact curve use the estimate.
                 let needs_curve = matches!(
@@ -281,13 +294,25 @@ impl Sampling {
                 )
             }
         };
-        let rule = unmask_core::Rule::parse(self.rule.as_deref(), schedule, unit)
-            .with_context(|| format!("--rule {:?}", self.rule.as_deref().unwrap_or("random")))?;
+        let given_schedule = schedule.is_some();
+        let rule = unmask_core::Rule::parse(self.rule.as_deref(), schedule, unit).map_err(|e| {
+            let hint = match &e {
+                unmask_core::SpecError::MissingKey {
+                    key: "schedule", ..
+                } => " (give --schedule)",
+                unmask_core::SpecError::Malformed { .. } if given_schedule => " (drop --schedule)",
+                _ => "",
+            };
+            anyhow::Error::new(e).context(format!(
+                "--rule {:?}{hint}",
+                self.rule.as_deref().unwrap_or("random")
+            ))
+        })?;
         let n = unmask_core::Oracle::len(&family);
         rule.check::<std::convert::Infallible>(n)
             .context("--schedule")?;
         let (calls, rows) = rule.worst_case_calls(n);
-        let shape = unmask_core::dist::SamplingShape {
+        let shape = unmask_core::spec::SamplingShape {
             samples: self.samples,
             calls,
             rows,

@@ -18,7 +18,8 @@ use crate::curve::InformationCurve;
 use crate::kl::expected_kl;
 use crate::optimize::{self, Method};
 use crate::schedule::Schedule;
-use crate::spec::{ScheduleSpec, SpecError, Target, Theory};
+use crate::spec::SpecError;
+use crate::spec::schedule::{ScheduleSpec, Target, Theory};
 use crate::tol;
 
 /// Largest n for which `steps_to_match_optimal` scans every step count.

@@ -639,7 +639,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dist::DistSpec;
+    use crate::DistSpec;
 
     fn family(spec: &str) -> Family {
         DistSpec::parse(spec).unwrap().build(None).unwrap()

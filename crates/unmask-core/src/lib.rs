@@ -66,9 +66,8 @@ pub mod tol;
 pub use compare::{Baseline, Comparison, Row, SCAN_LIMIT, compare, preset_frontier};
 pub use curve::{CurveError, InformationCurve, Repair, Unit, UnitError};
 pub use dist::{
-    CODE_ENUMERATE_MAX, ChainError, ChainSpec, Code, DIST_NAMES, DistError, DistSpec, Family,
-    FileData, Hmm, Markov, Mixture, Product, Reference, Repeat, TABLE_MAX, Table, TableError,
-    Transition,
+    CODE_ENUMERATE_MAX, ChainError, Code, Family, Hmm, Markov, Mixture, Product, Reference, Repeat,
+    TABLE_MAX, Table, TableError, Transition,
 };
 pub use estimate::{
     EXACT_LAW_BUDGET, Loss, MergeError, Moments, Observe, PointEstimate, ProfileEstimate,
@@ -84,6 +83,9 @@ pub use optimize::{
 };
 pub use oracle::{Counting, MASK, Oracle};
 pub use preset::PresetError;
-pub use sampler::{RULE_NAMES, Rule, Sample, SampleError, sample, sample_batch, stream};
+pub use sampler::{Rule, Sample, SampleError, sample, sample_batch, stream};
 pub use schedule::{Schedule, ScheduleError};
-pub use spec::{Built, Guarantee, SCHEDULE_NAMES, ScheduleSpec, SpecError, Target, Theory};
+pub use spec::SpecError;
+pub use spec::dist::{ChainSpec, DIST_NAMES, DistError, DistSpec, FileData};
+pub use spec::rule::RULE_NAMES;
+pub use spec::schedule::{Built, Guarantee, SCHEDULE_NAMES, ScheduleSpec, Target, Theory};

@@ -109,8 +109,8 @@ impl<O: Oracle + ?Sized> Oracle for &O {
 /// # Example
 ///
 /// ```
-/// use unmask_core::{Counting, Family, Oracle, MASK};
-/// let dist = Family::parse("repeat:n=3,q=4")?.build(None)?;
+/// use unmask_core::{Counting, DistSpec, Oracle, MASK};
+/// let dist = DistSpec::parse("repeat:n=3,q=4")?.build(None)?;
 /// let counted = Counting::new(&dist);
 /// let mut out = vec![0.0; 4];
 /// counted.conditional_marginals(&[MASK, 2, MASK], &[0], &mut out).unwrap();

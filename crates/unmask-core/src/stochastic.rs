@@ -29,7 +29,6 @@ use crate::curve::InformationCurve;
 use crate::kl::LengthMismatch;
 use crate::num::Sum;
 use crate::preset::PresetError;
-use crate::spec::{Params, SpecError};
 
 /// MDLM's noise schedules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,46 +142,6 @@ impl BinomialSchedule {
         let mut schedule = Self::new(probs, true)?;
         schedule.cached = noise == Noise::LogLinear;
         Ok(schedule)
-    }
-
-    /// Parses `mdlm:steps=T[,noise=loglinear|cosine][,eps=E][,noise_eps=F]`: `eps` is the last
-    /// time of the sampling grid (MDLM's 10⁻⁵ by default), `noise_eps` the noise schedule's floor
-    /// (MDLM's 10⁻³ by default).
-    ///
-    /// # Errors
-    ///
-    /// A [`SpecError`] naming the problem.
-    ///
-    /// # Example
-    ///
-    /// ```
-    /// use unmask_core::stochastic::BinomialSchedule;
-    /// let s = BinomialSchedule::parse("mdlm:steps=128,noise=cosine")?;
-    /// assert_eq!(s.passes(), 129); // 128 steps and the noise-removal pass
-    /// # Ok::<(), unmask_core::SpecError>(())
-    /// ```
-    pub fn parse(spec: &str) -> Result<Self, SpecError> {
-        let p = Params::parse(spec, &["mdlm"], |_| MDLM_KEYS)?;
-        let usage = "mdlm:steps=T[,noise=loglinear|cosine][,eps=E][,noise_eps=F]";
-        let steps = p.require(p.usize("steps")?, "steps", usage)?;
-        let noise = match p.raw_value("noise") {
-            None | Some("loglinear") | Some("log-linear") => Noise::LogLinear,
-            Some("cosine") => Noise::Cosine,
-            Some(other) => {
-                return Err(SpecError::BadValue {
-                    name: "mdlm".into(),
-                    key: "noise".into(),
-                    value: other.to_string(),
-                    expected: "loglinear or cosine",
-                });
-            }
-        };
-        let eps = p.f64("eps")?.unwrap_or(MDLM_GRID_EPS);
-        let noise_eps = p.f64("noise_eps")?.unwrap_or(MDLM_NOISE_EPS);
-        Self::mdlm(steps, noise, eps, noise_eps).map_err(|source| SpecError::Preset {
-            name: "mdlm",
-            source,
-        })
     }
 
     /// The unmasking probability of every pass, the sweep (probability 1) last.
@@ -349,9 +308,6 @@ impl BinomialSchedule {
         counts
     }
 }
-
-/// The keys of an `mdlm:` spec.
-pub(crate) const MDLM_KEYS: &[&str] = &["steps", "noise", "eps", "noise_eps"];
 
 /// `ln k!` for k = 0..=n.
 fn ln_factorials(n: usize) -> Vec<f64> {
@@ -546,7 +502,7 @@ mod tests {
         assert!(BinomialSchedule::parse("mdlm").is_err());
         assert!(matches!(
             crate::ScheduleSpec::parse("mdlm:steps=4", crate::Unit::Nats),
-            Err(SpecError::Malformed { .. })
+            Err(crate::SpecError::Malformed { .. })
         ));
     }
 }

@@ -6,10 +6,9 @@ use std::convert::Infallible;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{Code, DistSpec, Hmm, Markov, Mixture, Product, Repeat, Table};
+use super::{Code, Hmm, Markov, Mixture, Product, Repeat, Table};
 use crate::curve::InformationCurve;
 use crate::oracle::Oracle;
-use crate::spec::SpecError;
 
 /// Largest n for which a random code's curve is computed by enumerating all subsets.
 pub const CODE_ENUMERATE_MAX: usize = 20;
@@ -35,15 +34,6 @@ pub enum Family {
 }
 
 impl Family {
-    /// Parses a spec (shorthand for [`DistSpec::parse`]).
-    ///
-    /// # Errors
-    ///
-    /// As [`DistSpec::parse`].
-    pub fn parse(spec: &str) -> Result<DistSpec, SpecError> {
-        DistSpec::parse(spec)
-    }
-
     /// An exact draw `x ~ μ`.
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Vec<u32> {
         match self {

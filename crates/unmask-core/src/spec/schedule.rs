@@ -1,4 +1,4 @@
-//! Schedule specifications: the strings users type, parsed into validated requests.
+//! Schedule specs: counts or named presets, built into a [`Schedule`] for a length n.
 //!
 //! A spec is either explicit counts (`3,5,8`) or `NAME[:key=value,…]`:
 //!
@@ -24,228 +24,11 @@
 use std::fmt;
 
 use crate::curve::{InformationCurve, Unit};
-use crate::optimize::{self, Method, OptimizeError};
+use crate::optimize::{self, Method};
 use crate::preset::{self, PresetError};
-use crate::schedule::{Schedule, ScheduleError};
+use crate::schedule::Schedule;
 
-/// Why a schedule or distribution spec was rejected.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[non_exhaustive]
-pub enum SpecError {
-    /// The spec is empty.
-    #[error("empty spec")]
-    Empty,
-    /// The name is not known.
-    #[error("unknown name {name:?}; valid names: {}", valid.join(", "))]
-    UnknownName {
-        /// The name given.
-        name: String,
-        /// The valid names.
-        valid: &'static [&'static str],
-    },
-    /// A key is not known for this name.
-    #[error("{name}: unknown key {key:?}; valid keys: {}", valid.join(", "))]
-    UnknownKey {
-        /// The spec's name.
-        name: String,
-        /// The key given.
-        key: String,
-        /// The valid keys.
-        valid: &'static [&'static str],
-    },
-    /// A required key is absent.
-    #[error("{name}: missing {key}= ({usage})")]
-    MissingKey {
-        /// The spec's name.
-        name: String,
-        /// The key that is needed.
-        key: &'static str,
-        /// How the spec is written.
-        usage: &'static str,
-    },
-    /// A key appears twice.
-    #[error("{name}: key {key:?} given twice")]
-    DuplicateKey {
-        /// The spec's name.
-        name: String,
-        /// The repeated key.
-        key: String,
-    },
-    /// A `key=value` pair is malformed.
-    #[error("{name}: expected key=value, found {part:?}")]
-    Malformed {
-        /// The spec's name.
-        name: String,
-        /// The offending part.
-        part: String,
-    },
-    /// A value does not parse as the expected type.
-    #[error("{name}: {key}={value:?} is not {expected}")]
-    BadValue {
-        /// The spec's name.
-        name: String,
-        /// The key.
-        key: String,
-        /// The value given.
-        value: String,
-        /// What was expected.
-        expected: &'static str,
-    },
-    /// An explicit count is not a non-negative integer.
-    #[error("count #{index} ({value:?}) is not a non-negative integer")]
-    BadCount {
-        /// 1-based position in the list.
-        index: usize,
-        /// The value given.
-        value: String,
-    },
-    /// Explicit counts do not sum to n.
-    #[error("the counts sum to {sum}, expected n = {n}")]
-    CountsMismatch {
-        /// Their sum.
-        sum: usize,
-        /// The sequence length.
-        n: usize,
-    },
-    /// The spec needs a curve and none was given.
-    #[error("{name} needs an information curve (give --curve or --dist)")]
-    NeedsCurve {
-        /// The spec's name.
-        name: &'static str,
-    },
-    /// The preset rejected its parameters.
-    #[error("{name}: {source}")]
-    Preset {
-        /// The spec's name.
-        name: &'static str,
-        /// The preset's error.
-        source: PresetError,
-    },
-    /// The optimiser rejected its parameters.
-    #[error("optimal: {0}")]
-    Optimize(#[from] OptimizeError),
-    /// The counts do not form a schedule.
-    #[error(transparent)]
-    Schedule(#[from] ScheduleError),
-}
-
-/// A spec split into its name and `key=value` pairs, with typed, checked access.
-#[derive(Debug)]
-pub(crate) struct Params<'a> {
-    name: &'a str,
-    pairs: Vec<(&'a str, &'a str)>,
-}
-
-impl<'a> Params<'a> {
-    /// Splits `NAME[:k=v,…]`, checking keys against `valid(name)`.
-    pub(crate) fn parse(
-        spec: &'a str,
-        names: &'static [&'static str],
-        keys: impl Fn(&str) -> &'static [&'static str],
-    ) -> Result<Self, SpecError> {
-        let spec = spec.trim();
-        if spec.is_empty() {
-            return Err(SpecError::Empty);
-        }
-        let (name, rest) = match spec.split_once(':') {
-            Some((name, rest)) => (name.trim(), Some(rest)),
-            None => (spec, None),
-        };
-        if !names.contains(&name) {
-            return Err(SpecError::UnknownName {
-                name: name.to_string(),
-                valid: names,
-            });
-        }
-        let valid = keys(name);
-        let mut pairs: Vec<(&str, &str)> = Vec::new();
-        for part in rest.into_iter().flat_map(|r| r.split(',')) {
-            let part = part.trim();
-            if part.is_empty() {
-                continue;
-            }
-            let Some((key, value)) = part.split_once('=') else {
-                return Err(SpecError::Malformed {
-                    name: name.to_string(),
-                    part: part.to_string(),
-                });
-            };
-            let (key, value) = (key.trim(), value.trim());
-            if !valid.contains(&key) {
-                return Err(SpecError::UnknownKey {
-                    name: name.to_string(),
-                    key: key.to_string(),
-                    valid,
-                });
-            }
-            if pairs.iter().any(|(k, _)| *k == key) {
-                return Err(SpecError::DuplicateKey {
-                    name: name.to_string(),
-                    key: key.to_string(),
-                });
-            }
-            pairs.push((key, value));
-        }
-        Ok(Params { name, pairs })
-    }
-
-    pub(crate) fn name(&self) -> &'a str {
-        self.name
-    }
-
-    pub(crate) fn has(&self, key: &str) -> bool {
-        self.pairs.iter().any(|(k, _)| *k == key)
-    }
-
-    /// The raw text of a key's value.
-    pub(crate) fn raw_value(&self, key: &str) -> Option<&'a str> {
-        self.raw(key)
-    }
-
-    fn raw(&self, key: &str) -> Option<&'a str> {
-        self.pairs.iter().find(|(k, _)| *k == key).map(|(_, v)| *v)
-    }
-
-    fn bad(&self, key: &str, value: &str, expected: &'static str) -> SpecError {
-        SpecError::BadValue {
-            name: self.name.to_string(),
-            key: key.to_string(),
-            value: value.to_string(),
-            expected,
-        }
-    }
-
-    pub(crate) fn usize(&self, key: &str) -> Result<Option<usize>, SpecError> {
-        self.raw(key)
-            .map(|v| {
-                v.parse()
-                    .map_err(|_| self.bad(key, v, "a non-negative integer"))
-            })
-            .transpose()
-    }
-
-    pub(crate) fn f64(&self, key: &str) -> Result<Option<f64>, SpecError> {
-        self.raw(key)
-            .map(|v| match v.parse::<f64>() {
-                Ok(x) if x.is_finite() => Ok(x),
-                _ => Err(self.bad(key, v, "a finite number")),
-            })
-            .transpose()
-    }
-
-    pub(crate) fn require<T>(
-        &self,
-        value: Option<T>,
-        key: &'static str,
-        usage: &'static str,
-    ) -> Result<T, SpecError> {
-        value.ok_or_else(|| SpecError::MissingKey {
-            name: self.name.to_string(),
-            key,
-            usage,
-        })
-    }
-}
+use super::{Params, SpecError};
 
 /// How a theory schedule (TC, DTC) is parameterised.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -459,7 +242,7 @@ impl ScheduleSpec {
         if trimmed.starts_with("mdlm") {
             return Err(SpecError::Malformed {
                 name: "mdlm".into(),
-                part: "MDLM's counts are random; evaluate it with `unmask eval --schedule mdlm:steps=T`"
+                part: "MDLM's counts are random: they are a sampler rule (mdlm:steps=T), and their expected error is BinomialSchedule::expected_kl"
                     .into(),
             });
         }

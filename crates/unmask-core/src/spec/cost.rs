@@ -7,7 +7,7 @@
 //! the last second: their job is to refuse `markov:q=10^9` before it allocates 21 GB, not to
 //! schedule a cluster.
 
-use super::{ChainSpec, DistSpec};
+use super::dist::{ChainSpec, DistSpec, FileData};
 use crate::budget::{Budget, Cost, OverBudget};
 
 /// Draws and grid points of the default Monte Carlo curve of HMMs and mixtures (as the CLI and
@@ -144,7 +144,7 @@ impl DistSpec {
                 let words = if q == 2 { f(k) / 64.0 + 1.0 } else { f(k) };
                 // Per order and column: a shuffle step, a random draw and an elimination
                 // (measured: 34 ns per order and column at n = 20000, k = 1).
-                let ranks = if n <= super::CODE_ENUMERATE_MAX {
+                let ranks = if n <= crate::dist::CODE_ENUMERATE_MAX {
                     2f64.powi(n as i32) * (40.0 + f(k) * words)
                 } else {
                     f(CODE_CURVE_ORDERS) * f(n) * (40.0 + f(k) * words)
@@ -182,10 +182,10 @@ impl DistSpec {
 
     /// Memory and work of a family whose tables come from a file (`markov:…,matrix=FILE` with
     /// its q × q matrix, `table:FILE`): building it and computing its exact curve.
-    pub fn file_cost(&self, data: &super::FileData) -> Cost {
+    pub fn file_cost(&self, data: &FileData) -> Cost {
         let f = |x: usize| x as f64;
         match (self, data) {
-            (DistSpec::Markov { n, .. }, super::FileData::Matrix(rows)) => {
+            (DistSpec::Markov { n, .. }, FileData::Matrix(rows)) => {
                 let (n, q) = (*n, rows.len());
                 markov_build(n, q, true)
                     + Cost::new(
@@ -194,7 +194,7 @@ impl DistSpec {
                     )
                     + Cost::curve(n)
             }
-            (_, super::FileData::Table { q, n, .. }) => {
+            (_, FileData::Table { q, n, .. }) => {
                 // Subset enumeration, bounded by the table limits.
                 Cost::new(
                     F64 * f(*q).powi((*n).min(64) as i32),
@@ -257,7 +257,7 @@ fn markov_build(n: usize, q: usize, dense: bool) -> Cost {
         Cost::new(F64 * qf, qf)
     };
     let left = if dense { qf * qf } else { qf };
-    let powers = if nf * qf * qf <= super::markov::POWERS_MAX as f64 {
+    let powers = if nf * qf * qf <= crate::dist::markov::POWERS_MAX as f64 {
         Cost::new(F64 * nf * qf * qf, nf * qf * left)
     } else {
         Cost::default()
