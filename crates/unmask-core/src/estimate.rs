@@ -24,9 +24,9 @@ use rayon::prelude::*;
 
 use crate::curve::{CurveError, InformationCurve, Repair};
 use crate::dist::Family;
-use crate::dist::binomial;
-use crate::dist::markov::entropy;
 use crate::kl::LengthMismatch;
+use crate::num::binomial;
+use crate::num::entropy;
 use crate::oracle::{MASK, Oracle};
 use crate::sampler::{Rule, adaptive_choice, stream};
 use crate::schedule::Schedule;

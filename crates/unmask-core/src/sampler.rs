@@ -29,7 +29,7 @@ use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use crate::dist::markov::entropy;
+use crate::num::entropy;
 use crate::oracle::{MASK, Oracle};
 use crate::schedule::Schedule;
 
@@ -205,7 +205,7 @@ impl Rule {
 
 /// A categorical draw from a probability row (by inversion).
 fn draw<R: Rng + ?Sized>(row: &[f64], rng: &mut R) -> u32 {
-    crate::dist::markov::draw(row, rng)
+    crate::num::draw(row, rng)
 }
 
 fn argmax(row: &[f64]) -> usize {

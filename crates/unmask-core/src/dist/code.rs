@@ -19,6 +19,7 @@ use rand::{Rng, RngExt};
 
 use super::field::{Added, Basis, Basis2, Field};
 use crate::curve::InformationCurve;
+use crate::num::binomial;
 
 /// An affine linear code over F_q with the uniform distribution on it.
 #[derive(Debug, Clone)]
@@ -361,15 +362,6 @@ impl Code {
         se[0] = 0.0;
         (z, se)
     }
-}
-
-/// C(n, k) as f64.
-pub(crate) fn binomial(n: usize, k: usize) -> f64 {
-    if k > n {
-        return 0.0;
-    }
-    let k = k.min(n - k);
-    (0..k).fold(1.0, |acc, i| acc * (n - i) as f64 / (i + 1) as f64)
 }
 
 #[cfg(test)]

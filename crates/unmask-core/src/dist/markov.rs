@@ -17,10 +17,10 @@
 // `!(s > 0.0)` is deliberate throughout: it also rejects NaN (rand's idiom).
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
-use rand::{Rng, RngExt};
+use rand::Rng;
 
 use crate::curve::InformationCurve;
-use crate::num::Sum;
+use crate::num::{Sum, draw, entropy};
 
 /// A row-stochastic transition matrix, with a fast path for "stay or move uniformly".
 #[derive(Debug, Clone, PartialEq)]
@@ -42,13 +42,13 @@ pub enum Transition {
 }
 
 impl Transition {
-    fn q(&self) -> usize {
+    pub(super) fn q(&self) -> usize {
         match self {
             Transition::Stay { q, .. } | Transition::Dense { q, .. } => *q,
         }
     }
 
-    fn prob(&self, a: usize, b: usize) -> f64 {
+    pub(super) fn prob(&self, a: usize, b: usize) -> f64 {
         match self {
             Transition::Stay { q, stay } => {
                 if a == b {
@@ -62,7 +62,7 @@ impl Transition {
     }
 
     /// `out = v · P` (row vector times matrix).
-    fn left(&self, v: &[f64], out: &mut [f64]) {
+    pub(super) fn left(&self, v: &[f64], out: &mut [f64]) {
         match self {
             Transition::Stay { q, stay } => {
                 let total: f64 = v.iter().sum();
@@ -85,7 +85,7 @@ impl Transition {
     }
 
     /// `out = P · v` (matrix times column vector).
-    fn right(&self, v: &[f64], out: &mut [f64]) {
+    pub(super) fn right(&self, v: &[f64], out: &mut [f64]) {
         match self {
             Transition::Stay { .. } => self.left(v, out), // symmetric
             Transition::Dense { q, p } => {
@@ -139,33 +139,12 @@ impl Transition {
     }
 }
 
-/// Shannon entropy of a probability vector (nats).
-pub(crate) fn entropy(p: &[f64]) -> f64 {
-    -p.iter()
-        .filter(|&&x| x > 0.0)
-        .map(|&x| x * x.ln())
-        .sum::<f64>()
-}
-
-/// A categorical draw by inversion of the cumulative sums.
-pub(crate) fn draw<R: Rng + ?Sized>(p: &[f64], rng: &mut R) -> u32 {
-    let u: f64 = rng.random();
-    let mut acc = 0.0;
-    for (i, &x) in p.iter().enumerate() {
-        acc += x;
-        if u < acc {
-            return i as u32;
-        }
-    }
-    (p.len() - 1) as u32
-}
-
 /// A stationary Markov chain of length n.
 #[derive(Debug, Clone)]
 pub struct Markov {
-    n: usize,
-    transition: Transition,
-    pi: Vec<f64>,
+    pub(super) n: usize,
+    pub(super) transition: Transition,
+    pub(super) pi: Vec<f64>,
     /// `P^d` for d = 0..n−1, row-major (`powers[(d·q + a)·q + b]`), when it fits in
     /// [`POWERS_MAX`] entries; empty otherwise (the oracle then runs forward–backward).
     powers: Vec<f64>,
@@ -430,7 +409,7 @@ impl Markov {
 /// `evidence(i, v)` (zeroing impossible states), answering the state marginals of `query`.
 /// Returns false when the evidence has probability 0.
 #[allow(clippy::too_many_arguments)]
-fn backward_forward(
+pub(crate) fn backward_forward(
     n: usize,
     q: usize,
     start: &[f64],
@@ -484,124 +463,10 @@ fn backward_forward(
     true
 }
 
-/// A hidden Markov model: a stationary chain over `states` hidden states emitting q symbols.
-#[derive(Debug, Clone)]
-pub struct Hmm {
-    chain: Markov,
-    q: usize,
-    /// `emission[s·q + v] = P(v | s)`.
-    emission: Vec<f64>,
-}
-
-impl Hmm {
-    /// A random HMM: Dirichlet(1) transition rows and emission rows.
-    pub(crate) fn random<R: Rng + ?Sized>(n: usize, states: usize, q: usize, rng: &mut R) -> Self {
-        loop {
-            let p: Vec<f64> = (0..states).flat_map(|_| dirichlet(states, rng)).collect();
-            if let Ok(chain) = Markov::new(n, Transition::Dense { q: states, p }) {
-                let emission = (0..states).flat_map(|_| dirichlet(q, rng)).collect();
-                return Hmm { chain, q, emission };
-            }
-        }
-    }
-
-    /// Length n.
-    pub fn len(&self) -> usize {
-        self.chain.n
-    }
-
-    /// Always false (n ≥ 1).
-    pub fn is_empty(&self) -> bool {
-        self.chain.n == 0
-    }
-
-    /// Number of symbols q.
-    pub fn q(&self) -> usize {
-        self.q
-    }
-
-    pub(crate) fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Vec<u32> {
-        let q = self.q;
-        self.chain
-            .sample(rng)
-            .into_iter()
-            .map(|s| draw(&self.emission[s as usize * q..(s as usize + 1) * q], rng))
-            .collect()
-    }
-
-    fn emit(&self, partial: &[u32], i: usize, v: &mut [f64]) {
-        let x = partial[i];
-        if x != crate::oracle::MASK {
-            for (s, e) in v.iter_mut().enumerate() {
-                *e *= self.emission[s * self.q + x as usize];
-            }
-        }
-    }
-
-    /// `ln μ(x)` by the forward algorithm with scaling.
-    pub(crate) fn ln_pmf(&self, x: &[u32]) -> f64 {
-        let states = self.chain.q();
-        let mut alpha = self.chain.pi.clone();
-        let mut next = vec![0.0; states];
-        let mut lp = 0.0;
-        for i in 0..x.len() {
-            if i > 0 {
-                self.chain.transition.left(&alpha, &mut next);
-                alpha.copy_from_slice(&next);
-            }
-            self.emit(x, i, &mut alpha);
-            let s: f64 = alpha.iter().sum();
-            if !(s > 0.0) {
-                return f64::NEG_INFINITY;
-            }
-            lp += s.ln();
-            alpha.iter_mut().for_each(|a| *a /= s);
-        }
-        lp
-    }
-
-    pub(crate) fn marginals(&self, partial: &[u32], query: &[usize], out: &mut [f64]) {
-        let states = self.chain.q();
-        let mut hidden = vec![0.0; query.len() * states];
-        let ok = backward_forward(
-            self.chain.n,
-            states,
-            &self.chain.pi,
-            |v, o| self.chain.transition.left(v, o),
-            |v, o| self.chain.transition.right(v, o),
-            |i, v| self.emit(partial, i, v),
-            query,
-            &mut hidden,
-        );
-        if !ok {
-            out.fill(1.0 / self.q as f64);
-            return;
-        }
-        for (row, post) in out.chunks_mut(self.q).zip(hidden.chunks(states)) {
-            row.fill(0.0);
-            for (s, &w) in post.iter().enumerate() {
-                for (slot, &e) in row
-                    .iter_mut()
-                    .zip(&self.emission[s * self.q..(s + 1) * self.q])
-                {
-                    *slot += w * e;
-                }
-            }
-        }
-    }
-}
-
-/// A Dirichlet(1, …, 1) draw (uniform on the simplex), via normalised exponentials.
-pub(crate) fn dirichlet<R: Rng + ?Sized>(q: usize, rng: &mut R) -> Vec<f64> {
-    let mut v: Vec<f64> = (0..q).map(|_| -(1.0 - rng.random::<f64>()).ln()).collect();
-    let s: f64 = v.iter().sum();
-    v.iter_mut().for_each(|x| *x /= s);
-    v
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rand::RngExt;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
 
@@ -693,9 +558,5 @@ mod tests {
         let mut out = vec![0.0; 3];
         chain.marginals(&[2, m, m, m], &[1], &mut out);
         assert!((out[2] - 0.8).abs() < 1e-12 && (out[0] - 0.1).abs() < 1e-12);
-        let mut rng = ChaCha8Rng::seed_from_u64(5);
-        let hmm = Hmm::random(5, 3, 4, &mut rng);
-        let x = hmm.sample(&mut rng);
-        assert!(hmm.ln_pmf(&x).is_finite());
     }
 }
