@@ -33,7 +33,179 @@ pub enum Family {
     Table(Table),
 }
 
+/// What every family provides; private, so that [`Family`] dispatches once ([`Family::joint`])
+/// instead of repeating a seven-arm match per method. Drawing stays a match in
+/// [`Family::sample`]: through `&mut dyn Rng` every token's draw would be a virtual call.
+trait Joint {
+    /// Sequence length n.
+    fn len(&self) -> usize;
+    /// Alphabet size q.
+    fn q(&self) -> usize;
+    /// `ln μ(x)` (−∞ outside the support).
+    fn ln_pmf(&self, x: &[u32]) -> f64;
+    /// The exact oracle (see [`Oracle::conditional_marginals`]).
+    fn marginals(&self, partial: &[u32], query: &[usize], out: &mut [f64]);
+    /// `H(X)` in nats when known exactly.
+    fn entropy(&self) -> Option<f64> {
+        None
+    }
+    /// The exact curve when the structure gives it.
+    fn exact_curve(&self) -> Option<InformationCurve> {
+        None
+    }
+}
+
+impl Joint for Product {
+    fn len(&self) -> usize {
+        Product::len(self)
+    }
+    fn q(&self) -> usize {
+        Product::q(self)
+    }
+    fn ln_pmf(&self, x: &[u32]) -> f64 {
+        Product::ln_pmf(self, x)
+    }
+    fn marginals(&self, _partial: &[u32], query: &[usize], out: &mut [f64]) {
+        Product::marginals(self, query, out);
+    }
+    fn entropy(&self) -> Option<f64> {
+        Some(Product::entropy(self))
+    }
+    fn exact_curve(&self) -> Option<InformationCurve> {
+        InformationCurve::new(vec![0.0; self.len()]).ok()
+    }
+}
+
+impl Joint for Repeat {
+    fn len(&self) -> usize {
+        self.n
+    }
+    fn q(&self) -> usize {
+        self.q
+    }
+    fn ln_pmf(&self, x: &[u32]) -> f64 {
+        Repeat::ln_pmf(self, x)
+    }
+    fn marginals(&self, partial: &[u32], _query: &[usize], out: &mut [f64]) {
+        Repeat::marginals(self, partial, out);
+    }
+    fn entropy(&self) -> Option<f64> {
+        Some((self.q as f64).ln())
+    }
+    fn exact_curve(&self) -> Option<InformationCurve> {
+        let mut z = vec![(self.q as f64).ln(); self.n];
+        z[0] = 0.0;
+        InformationCurve::new(z).ok()
+    }
+}
+
+impl Joint for Code {
+    fn len(&self) -> usize {
+        Code::len(self)
+    }
+    fn q(&self) -> usize {
+        Code::q(self) as usize
+    }
+    fn ln_pmf(&self, x: &[u32]) -> f64 {
+        Code::ln_pmf(self, x)
+    }
+    fn marginals(&self, partial: &[u32], query: &[usize], out: &mut [f64]) {
+        Code::marginals(self, partial, query, out);
+    }
+    fn entropy(&self) -> Option<f64> {
+        Some(Code::entropy(self))
+    }
+    fn exact_curve(&self) -> Option<InformationCurve> {
+        Code::exact_curve(self, CODE_ENUMERATE_MAX)
+    }
+}
+
+impl Joint for Markov {
+    fn len(&self) -> usize {
+        Markov::len(self)
+    }
+    fn q(&self) -> usize {
+        Markov::q(self)
+    }
+    fn ln_pmf(&self, x: &[u32]) -> f64 {
+        Markov::ln_pmf(self, x)
+    }
+    fn marginals(&self, partial: &[u32], query: &[usize], out: &mut [f64]) {
+        Markov::marginals(self, partial, query, out);
+    }
+    fn entropy(&self) -> Option<f64> {
+        Some(Markov::entropy(self))
+    }
+    fn exact_curve(&self) -> Option<InformationCurve> {
+        Some(Markov::exact_curve(self))
+    }
+}
+
+impl Joint for Hmm {
+    fn len(&self) -> usize {
+        Hmm::len(self)
+    }
+    fn q(&self) -> usize {
+        Hmm::q(self)
+    }
+    fn ln_pmf(&self, x: &[u32]) -> f64 {
+        Hmm::ln_pmf(self, x)
+    }
+    fn marginals(&self, partial: &[u32], query: &[usize], out: &mut [f64]) {
+        Hmm::marginals(self, partial, query, out);
+    }
+}
+
+impl Joint for Mixture {
+    fn len(&self) -> usize {
+        Mixture::len(self)
+    }
+    fn q(&self) -> usize {
+        Mixture::q(self)
+    }
+    fn ln_pmf(&self, x: &[u32]) -> f64 {
+        Mixture::ln_pmf(self, x)
+    }
+    fn marginals(&self, partial: &[u32], query: &[usize], out: &mut [f64]) {
+        Mixture::marginals(self, partial, query, out);
+    }
+}
+
+impl Joint for Table {
+    fn len(&self) -> usize {
+        Table::len(self)
+    }
+    fn q(&self) -> usize {
+        Table::q(self)
+    }
+    fn ln_pmf(&self, x: &[u32]) -> f64 {
+        Table::ln_pmf(self, x)
+    }
+    fn marginals(&self, partial: &[u32], query: &[usize], out: &mut [f64]) {
+        Table::marginals(self, partial, query, out);
+    }
+    fn entropy(&self) -> Option<f64> {
+        Some(Table::entropy(self))
+    }
+    fn exact_curve(&self) -> Option<InformationCurve> {
+        Table::exact_curve(self)
+    }
+}
+
 impl Family {
+    /// The one dispatch.
+    fn joint(&self) -> &dyn Joint {
+        match self {
+            Family::Product(d) => d,
+            Family::Repeat(d) => d,
+            Family::Code(d) => d,
+            Family::Markov(d) => d,
+            Family::Hmm(d) => d,
+            Family::Mixture(d) => d,
+            Family::Table(d) => d,
+        }
+    }
+
     /// An exact draw `x ~ μ`.
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Vec<u32> {
         match self {
@@ -54,46 +226,19 @@ impl Family {
     /// If `x` has the wrong length or a symbol ≥ q.
     pub fn ln_pmf(&self, x: &[u32]) -> f64 {
         assert_eq!(x.len(), self.len(), "sequence length");
-        match self {
-            Family::Product(d) => d.ln_pmf(x),
-            Family::Repeat(d) => d.ln_pmf(x),
-            Family::Code(d) => d.ln_pmf(x),
-            Family::Markov(d) => d.ln_pmf(x),
-            Family::Hmm(d) => d.ln_pmf(x),
-            Family::Mixture(d) => d.ln_pmf(x),
-            Family::Table(d) => d.ln_pmf(x),
-        }
+        self.joint().ln_pmf(x)
     }
 
-    /// `H(X)` in nats when known exactly.
+    /// `H(X)` in nats when known exactly (None for HMMs and mixtures).
     pub fn entropy(&self) -> Option<f64> {
-        match self {
-            Family::Product(d) => Some(d.entropy()),
-            Family::Repeat(d) => Some((d.q as f64).ln()),
-            Family::Code(d) => Some(d.entropy()),
-            Family::Markov(d) => Some(d.entropy()),
-            Family::Table(d) => Some(d.entropy()),
-            Family::Hmm(_) | Family::Mixture(_) => None,
-        }
+        self.joint().entropy()
     }
 
     /// The exact information curve when the structure gives it: closed forms, the O(n²) Markov
     /// formula, subset enumeration for small codes and tables. None for HMMs and mixtures (use
     /// [`crate::estimate_profile`]).
     pub fn exact_curve(&self) -> Option<InformationCurve> {
-        let n = self.len();
-        match self {
-            Family::Product(_) => InformationCurve::new(vec![0.0; n]).ok(),
-            Family::Repeat(d) => {
-                let mut z = vec![(d.q as f64).ln(); n];
-                z[0] = 0.0;
-                InformationCurve::new(z).ok()
-            }
-            Family::Code(d) => d.exact_curve(CODE_ENUMERATE_MAX),
-            Family::Markov(d) => Some(d.exact_curve()),
-            Family::Table(d) => d.exact_curve(),
-            Family::Hmm(_) | Family::Mixture(_) => None,
-        }
+        self.joint().exact_curve()
     }
 
     /// A Monte Carlo curve from the family's structure, with standard errors (nats), where
@@ -158,27 +303,11 @@ impl Oracle for Family {
     type Error = Infallible;
 
     fn len(&self) -> usize {
-        match self {
-            Family::Product(d) => d.len(),
-            Family::Repeat(d) => d.n,
-            Family::Code(d) => d.len(),
-            Family::Markov(d) => d.len(),
-            Family::Hmm(d) => d.len(),
-            Family::Mixture(d) => d.len(),
-            Family::Table(d) => d.len(),
-        }
+        self.joint().len()
     }
 
     fn vocab_size(&self) -> usize {
-        match self {
-            Family::Product(d) => d.q(),
-            Family::Repeat(d) => d.q,
-            Family::Code(d) => d.q() as usize,
-            Family::Markov(d) => d.q(),
-            Family::Hmm(d) => d.q(),
-            Family::Mixture(d) => d.q(),
-            Family::Table(d) => d.q(),
-        }
+        self.joint().q()
     }
 
     fn conditional_marginals(
@@ -189,15 +318,7 @@ impl Oracle for Family {
     ) -> Result<(), Infallible> {
         assert_eq!(partial.len(), self.len(), "sequence length");
         assert_eq!(out.len(), query.len() * self.vocab_size(), "output length");
-        match self {
-            Family::Product(d) => d.marginals(query, out),
-            Family::Repeat(d) => d.marginals(partial, out),
-            Family::Code(d) => d.marginals(partial, query, out),
-            Family::Markov(d) => d.marginals(partial, query, out),
-            Family::Hmm(d) => d.marginals(partial, query, out),
-            Family::Mixture(d) => d.marginals(partial, query, out),
-            Family::Table(d) => d.marginals(partial, query, out),
-        }
+        self.joint().marginals(partial, query, out);
         Ok(())
     }
 }
