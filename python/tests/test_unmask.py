@@ -263,3 +263,11 @@ def test_synthetic_markov_example_runs_and_recovers_its_curve():
 def test_oversized_inputs_raise_value_error(call):
     with pytest.raises((ValueError, OverflowError)):
         call()
+
+
+def test_from_dist_follows_the_cli_policy():
+    """Closed form, exact, structural and Monte Carlo curves: one policy in the core, so Python
+    and the CLI give the same numbers for every kind of family."""
+    for spec in ("hmm:n=12,states=2,q=3", "code:n=24,k=3,q=2", "markov:n=10,q=3,stay=0.7",
+                 "mixture:n=8,q=3,components=2", "parity:n=7"):
+        assert unmask.Curve.from_dist(spec).z.tolist() == cli("curve", "--dist", spec)["z"], spec

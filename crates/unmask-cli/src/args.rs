@@ -131,50 +131,11 @@ impl Input {
     }
 }
 
-use unmask_core::spec::{
-    CODE_CURVE_ORDERS as CODE_ORDERS, DEFAULT_CURVE_DRAWS as DEFAULT_DRAWS,
-    DEFAULT_CURVE_POINTS as DEFAULT_POINTS,
-};
-
-/// The curve of a `--dist` family: closed form, exact from its structure, or (large random
-/// codes) estimated from random column orders and repaired; the source names which.
+/// The curve of a `--dist` family by the core's policy ([`DistSpec::curve`]: closed form, exact,
+/// structural or Monte Carlo estimate), with a source line that says which.
 pub fn dist_curve(dist: &DistSpec) -> anyhow::Result<(InformationCurve, String)> {
-    if let Some(curve) = dist.closed_curve() {
-        return Ok((curve, dist.to_string()));
-    }
-    let family = crate::io::build_family(dist)?;
-    if let Some(curve) = family.exact_curve() {
-        return Ok((curve, dist.to_string()));
-    }
-    if let Some((z, se)) = family.structural_estimate(CODE_ORDERS, 0) {
-        let (curve, _) = InformationCurve::repair(z)?;
-        let worst = se.iter().copied().fold(0.0, f64::max);
-        return Ok((
-            curve,
-            format!(
-                "{dist} (estimated from {CODE_ORDERS} random orders, stderr ≤ {worst:.2e} nats)"
-            ),
-        ));
-    }
-    // No structure to exploit: estimate from draws and oracle calls, as `unmask estimate` does.
-    let n = unmask_core::Oracle::len(&family);
-    let grid = crate::cmd::estimate::grid(n, DEFAULT_POINTS.min(n - 1).max(1));
-    let estimate =
-        unmask_core::estimate_profile(&family, |r| family.sample(r), &grid, DEFAULT_DRAWS, 0, 0)
-            .map_err(|e| match e {})?;
-    let worst = estimate
-        .z_points(unmask_core::Loss::Entropy)
-        .iter()
-        .map(|p| p.2)
-        .fold(0.0, f64::max);
-    let (curve, _) = estimate.curve(unmask_core::Loss::Entropy)?;
-    Ok((
-        curve,
-        format!(
-            "{dist} (estimated: {DEFAULT_DRAWS} draws, {} grid points, stderr ≤ {worst:.2e} nats; `unmask estimate` for more)",
-            grid.len()
-        ),
-    ))
+    let (curve, source) = dist.curve(crate::io::file_data(dist)?)?;
+    Ok((curve, format!("{dist}{source}")))
 }
 
 /// Parses a finite, non-negative number.

@@ -41,25 +41,27 @@ fn number_array(value: &Value, field: &str) -> anyhow::Result<Vec<f64>> {
         .collect()
 }
 
-/// Builds a samplable family, reading the file its spec names (tables, transition matrices).
-pub fn build_family(dist: &DistSpec) -> anyhow::Result<Family> {
-    let data = match dist.file() {
-        None => None,
-        Some(path) => {
-            let text = fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
-            let value: Value =
-                serde_json::from_str(&text).with_context(|| format!("{path}: malformed JSON"))?;
-            let data = match dist {
-                DistSpec::Table { .. } => table_data(&value).with_context(|| path.to_string())?,
-                _ => matrix_data(&value).with_context(|| path.to_string())?,
-            };
-            crate::args::budget()
-                .check(format!("{dist} as given in {path}"), dist.file_cost(&data))
-                .map_err(crate::args::over_budget)?;
-            Some(data)
-        }
+/// Reads and prices the file a `--dist` spec names (tables, transition matrices), if any.
+pub fn file_data(dist: &DistSpec) -> anyhow::Result<Option<FileData>> {
+    let Some(path) = dist.file() else {
+        return Ok(None);
     };
-    Ok(dist.build(data)?)
+    let text = fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
+    let value: Value =
+        serde_json::from_str(&text).with_context(|| format!("{path}: malformed JSON"))?;
+    let data = match dist {
+        DistSpec::Table { .. } => table_data(&value).with_context(|| path.to_string())?,
+        _ => matrix_data(&value).with_context(|| path.to_string())?,
+    };
+    crate::args::budget()
+        .check(format!("{dist} as given in {path}"), dist.file_cost(&data))
+        .map_err(crate::args::over_budget)?;
+    Ok(Some(data))
+}
+
+/// Builds a samplable family, reading the file its spec names.
+pub fn build_family(dist: &DistSpec) -> anyhow::Result<Family> {
+    Ok(dist.build(file_data(dist)?)?)
 }
 
 fn table_data(value: &Value) -> anyhow::Result<FileData> {
@@ -108,6 +110,13 @@ pub fn curve_bytes(curve: &InformationCurve, unit: Unit, format: CurveFormat) ->
         CurveFormat::Csv => unmask_io::Format::Csv,
     };
     unmask_io::write_curve(curve, unit, format)
+}
+
+/// Writes a JSON document to `path` (pretty, newline-terminated, atomically).
+pub fn write_json(path: &Path, doc: &Value) -> anyhow::Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(doc)?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename, so

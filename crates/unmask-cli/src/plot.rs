@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use plotters::prelude::*;
-use unmask_core::{InformationCurve, Schedule, Unit};
+use unmask_core::{Baseline, InformationCurve, Schedule, Unit, preset_frontier};
 
 /// A named line of (steps, expected KL in nats).
 #[derive(Debug, Clone)]
@@ -169,4 +169,27 @@ pub fn write(
     draw(&mut svg, curve, unit, schedule, series, title)
         .map_err(|e| anyhow::anyhow!("drawing {}: {e}", path.display()))?;
     crate::io::write_atomic(path, svg.as_bytes())
+}
+
+/// The optimal frontier (first) and every preset's E-KL at each k of `grid`, in nats.
+/// With `optimal_only`, just the frontier and the uniform preset for reference.
+pub fn series(
+    curve: &InformationCurve,
+    grid: &[usize],
+    optimal_only: bool,
+) -> anyhow::Result<Vec<Series>> {
+    let mut order = vec![Baseline::Optimal];
+    order.extend(
+        Baseline::ALL
+            .iter()
+            .copied()
+            .filter(|b| *b != Baseline::Optimal && (!optimal_only || *b == Baseline::Uniform)),
+    );
+    Ok(preset_frontier(curve, grid, &order)?
+        .into_iter()
+        .map(|(b, points)| Series {
+            name: b.name(),
+            points: points.iter().map(|p| (p.steps, p.expected_kl)).collect(),
+        })
+        .collect())
 }

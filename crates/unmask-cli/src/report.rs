@@ -3,10 +3,11 @@
 use std::fmt::Write as _;
 
 use serde_json::{Value, json};
-use unmask_core::{Schedule, Unit};
+use unmask_core::{Comparison, Schedule, Unit};
 
-/// Version of the JSON documents printed with `--json`; bumped on any breaking change.
-pub const SCHEMA_VERSION: u32 = 1;
+use crate::args::Loaded;
+
+pub use unmask_io::SCHEMA_VERSION;
 
 /// A number with 6 significant digits, in fixed or scientific notation as fits.
 pub fn num(x: f64) -> String {
@@ -117,6 +118,114 @@ impl Table {
         }
         s
     }
+}
+
+pub fn comparison_json(cmp: &Comparison, unit: Unit) -> Value {
+    Value::Array(
+        cmp.rows
+            .iter()
+            .map(|r| {
+                json!({
+                    "name": r.baseline.name(),
+                    "schedule": r.schedule.counts(),
+                    "steps": r.schedule.steps(),
+                    "expected_kl": unit.from_nats(r.expected_kl),
+                    "ratio_to_optimal": r.ratio_to_optimal(cmp.optimal_kl),
+                    "steps_to_match_optimal": r.steps_to_match_optimal,
+                })
+            })
+            .collect(),
+    )
+}
+pub fn comparison_table(cmp: &Comparison, unit: Unit) -> String {
+    let mut t = Table::new(&[
+        "preset",
+        "steps",
+        &format!("expected KL ({unit})"),
+        "× optimal",
+        "steps to match",
+        "counts",
+    ]);
+    for r in &cmp.rows {
+        t.row(vec![
+            r.baseline.name(),
+            r.schedule.steps().to_string(),
+            num(unit.from_nats(r.expected_kl)),
+            r.ratio_to_optimal(cmp.optimal_kl).map_or("∞".into(), num),
+            r.steps_to_match_optimal
+                .map_or("none ≤ n".into(), |k| k.to_string()),
+            counts(&r.schedule),
+        ]);
+    }
+    t.render()
+}
+/// The curve's statistics as JSON fields (without the values).
+pub fn curve_json(loaded: &Loaded, unit: Unit) -> serde_json::Map<String, serde_json::Value> {
+    let c = &loaded.curve;
+    let mut doc = header(c.len(), unit);
+    doc.insert("source".into(), json!(loaded.source));
+    doc.insert("tc".into(), json!(unit.from_nats(c.tc())));
+    doc.insert("dtc".into(), json!(unit.from_nats(c.dtc())));
+    doc.insert("sum_mi".into(), json!(unit.from_nats(c.sum_mi())));
+    doc.insert("z_n".into(), json!(unit.from_nats(c.z_n())));
+    if let Some(r) = loaded.repair {
+        doc.insert(
+            "repair".into(),
+            json!({"max_correction": unit.from_nats(r.max_correction), "at_j": r.at_j}),
+        );
+    }
+    doc
+}
+/// Two lines of statistics for people.
+pub fn curve_text(loaded: &Loaded, unit: Unit) -> String {
+    let c = &loaded.curve;
+    let mut s = format!(
+        "curve {} (n = {}, {unit})\nTC = {}   DTC = {}   Σ I(X_i;X_−i) = n·Z_n = {}   Z_n = {}\n",
+        loaded.source,
+        c.len(),
+        num(unit.from_nats(c.tc())),
+        num(unit.from_nats(c.dtc())),
+        num(unit.from_nats(c.sum_mi())),
+        num(unit.from_nats(c.z_n())),
+    );
+    if let Some(r) = loaded.repair {
+        s.push_str(&format!(
+            "repaired: largest correction {} at Z_{}\n",
+            num(unit.from_nats(r.max_correction)),
+            r.at_j
+        ));
+    }
+    s
+}
+/// JSON has no infinities: log-probabilities of impossible outputs become null.
+pub fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
+}
+
+/// The text report of a curve estimate: its size and the Z values with standard errors.
+pub fn estimate_text(e: &unmask_core::ProfileEstimate, unit: Unit, source: &str) -> String {
+    use unmask_core::Loss;
+    let samples = e.points.first().map_or(0, |p| p.entropy.count);
+    let mut s = format!(
+        "estimated curve of {source} from {samples} draws (n = {}, {unit})\n",
+        e.n
+    );
+    let mut t = Table::new(&["j", "Z_j (entropy)", "± se", "Z_j (cross-entropy)", "± se"]);
+    for (a, b) in e
+        .z_points(Loss::Entropy)
+        .iter()
+        .zip(e.z_points(Loss::CrossEntropy))
+    {
+        t.row(vec![
+            a.0.to_string(),
+            num(unit.from_nats(a.1)),
+            num(unit.from_nats(a.2)),
+            num(unit.from_nats(b.1)),
+            num(unit.from_nats(b.2)),
+        ]);
+    }
+    s.push_str(&t.render());
+    s
 }
 
 #[cfg(test)]

@@ -536,6 +536,26 @@ impl ProfileEstimate {
     }
 }
 
+/// The estimation grid: t = round(k·(n−1)/P) revealed tokens for k = 0..P, deduplicated (0
+/// always included, every t < n). The CLI's `estimate --points P` and the default curves of
+/// HMMs and mixtures use it.
+///
+/// # Example
+///
+/// ```
+/// assert_eq!(unmask_core::estimate::grid(9, 4), vec![0, 2, 4, 6, 8]);
+/// assert_eq!(unmask_core::estimate::grid(3, 8), vec![0, 1, 2]);
+/// ```
+pub fn grid(n: usize, points: usize) -> Vec<usize> {
+    let points = points.max(1);
+    let mut ts: Vec<usize> = (0..=points)
+        .map(|k| ((k as f64) * n.saturating_sub(1) as f64 / points as f64).round() as usize)
+        .filter(|&t| t < n)
+        .collect();
+    ts.dedup();
+    ts
+}
+
 /// Estimates the entropy profile at `grid` (values of t; 0 is added if absent) from `samples`
 /// draws `draw(i)` (sample i of a data set, or an exact draw) and oracle calls: per draw, one
 /// random order; for each t, the first t positions are revealed and the oracle is asked for the

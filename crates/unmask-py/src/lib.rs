@@ -197,22 +197,17 @@ impl Curve {
         })
     }
 
-    /// The exact curve of a distribution spec with a closed form or exact structure
-    /// (product, parity, repeat, mds, logfactor, rs, markov:…,stay=…, small codes).
+    /// The curve of a distribution spec, by the CLI's policy: closed form (product, parity,
+    /// repeat, mds, logfactor, rs), exact from the structure (markov, small codes), or estimated
+    /// (large random codes, hmm, mixture), as `unmask curve --dist SPEC` prints it.
     #[staticmethod]
     #[pyo3(signature = (spec, unit = "nats"))]
     fn from_dist(spec: &str, unit: &str) -> PyResult<Self> {
         let unit = unit_of(unit)?;
         let dist = DistSpec::parse(spec).map_err(value_error)?;
         within_budget(dist.check_curve(&Budget::default()))?;
-        let curve = match dist.closed_curve() {
-            Some(c) => c,
-            None => dist
-                .build(None)
-                .map_err(value_error)?
-                .exact_curve()
-                .ok_or_else(|| value_error(format!("{} has no exact curve", dist.name())))?,
-        };
+        // The CLI's policy (`DistSpec::curve`): closed form, exact, or estimated.
+        let (curve, _) = dist.curve(None).map_err(value_error)?;
         Ok(Curve::plain(curve, unit))
     }
 

@@ -2,10 +2,11 @@
 
 use std::path::PathBuf;
 
-use serde_json::json;
-use unmask_core::{InformationCurve, Unit};
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+use unmask_core::{InformationCurve, ProfileEstimate, Unit};
 
-use crate::args::{Input, Loaded, Output};
+use crate::args::{Input, Output};
 use crate::io::{self, CurveFormat};
 use crate::report::{self, Table, num};
 
@@ -31,12 +32,12 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 pub enum Action {
     /// Merge estimate shards (files from `unmask estimate --out`) weighted by their counts.
-    Merge(super::estimate::MergeArgs),
+    Merge(MergeArgs),
 }
 
 pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     if let Some(Action::Merge(m)) = args.action {
-        return super::estimate::merge(m, out);
+        return merge(m, out);
     }
     let unit = Unit::from(args.output.unit);
     let loaded = args.input.load(unit)?;
@@ -52,7 +53,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         io::write_atomic(path, &io::curve_bytes(curve, unit, format))?;
     }
     if args.output.json {
-        let mut doc = summary_json(&loaded, unit);
+        let mut doc = report::curve_json(&loaded, unit);
         if let Some(path) = &args.out {
             doc.insert("out".into(), json!(path.display().to_string()));
         } else {
@@ -61,7 +62,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         report::print_json(out, &serde_json::Value::Object(doc))?;
         return Ok(());
     }
-    write!(out, "{}", summary_text(&loaded, unit))?;
+    write!(out, "{}", report::curve_text(&loaded, unit))?;
     if let Some(path) = &args.out {
         writeln!(out, "wrote {} values to {}", curve.len(), path.display())?;
     } else {
@@ -69,46 +70,6 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         write!(out, "{}", sample_table(curve, unit))?;
     }
     Ok(())
-}
-
-/// The curve's statistics as JSON fields (without the values).
-pub fn summary_json(loaded: &Loaded, unit: Unit) -> serde_json::Map<String, serde_json::Value> {
-    let c = &loaded.curve;
-    let mut doc = report::header(c.len(), unit);
-    doc.insert("source".into(), json!(loaded.source));
-    doc.insert("tc".into(), json!(unit.from_nats(c.tc())));
-    doc.insert("dtc".into(), json!(unit.from_nats(c.dtc())));
-    doc.insert("sum_mi".into(), json!(unit.from_nats(c.sum_mi())));
-    doc.insert("z_n".into(), json!(unit.from_nats(c.z_n())));
-    if let Some(r) = loaded.repair {
-        doc.insert(
-            "repair".into(),
-            json!({"max_correction": unit.from_nats(r.max_correction), "at_j": r.at_j}),
-        );
-    }
-    doc
-}
-
-/// Two lines of statistics for people.
-pub fn summary_text(loaded: &Loaded, unit: Unit) -> String {
-    let c = &loaded.curve;
-    let mut s = format!(
-        "curve {} (n = {}, {unit})\nTC = {}   DTC = {}   Σ I(X_i;X_−i) = n·Z_n = {}   Z_n = {}\n",
-        loaded.source,
-        c.len(),
-        num(unit.from_nats(c.tc())),
-        num(unit.from_nats(c.dtc())),
-        num(unit.from_nats(c.sum_mi())),
-        num(unit.from_nats(c.z_n())),
-    );
-    if let Some(r) = loaded.repair {
-        s.push_str(&format!(
-            "repaired: largest correction {} at Z_{}\n",
-            num(unit.from_nats(r.max_correction)),
-            r.at_j
-        ));
-    }
-    s
 }
 
 /// Up to 17 evenly spaced values of the curve.
@@ -121,4 +82,61 @@ fn sample_table(curve: &InformationCurve, unit: Unit) -> String {
         t.row(vec![j.to_string(), num(unit.from_nats(curve.z()[j - 1]))]);
     }
     t.render()
+}
+
+/// Merge estimate shards.
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// Estimate files written by `unmask estimate --out` (same distribution, n and grid).
+    #[arg(value_name = "FILE", required = true, num_args = 1..)]
+    pub files: Vec<PathBuf>,
+    /// Write the merged estimate here (atomically) instead of printing it.
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: Output,
+}
+
+fn merge(args: MergeArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let unit = Unit::from(args.output.unit);
+    let mut merged: Option<(ProfileEstimate, String, Vec<Value>)> = None;
+    for path in &args.files {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading estimate {}", path.display()))?;
+        let unmask_io::Shard {
+            estimate: e,
+            source,
+            parts,
+        } = unmask_io::read_estimate(&text)
+            .with_context(|| format!("reading estimate {}", path.display()))?;
+        match &mut merged {
+            None => merged = Some((e, source, parts)),
+            Some((m, s, p)) => {
+                if *s != source {
+                    bail!("{}: source {source:?} differs from {s:?}", path.display());
+                }
+                m.merge(&e)
+                    .with_context(|| format!("merging {}", path.display()))?;
+                p.extend(parts);
+            }
+        }
+    }
+    let (estimate, source, parts) = merged.expect("clap requires at least one file");
+    let doc = unmask_io::estimate_document(&estimate, unit, &source, parts);
+    match &args.out {
+        Some(path) => {
+            io::write_json(path, &doc)?;
+            if !args.output.json {
+                write!(out, "{}", report::estimate_text(&estimate, unit, &source))?;
+                writeln!(out, "wrote {}", path.display())?;
+                return Ok(());
+            }
+            report::print_json(out, &doc)
+        }
+        None if args.output.json => report::print_json(out, &doc),
+        None => {
+            write!(out, "{}", report::estimate_text(&estimate, unit, &source))?;
+            Ok(())
+        }
+    }
 }

@@ -62,13 +62,13 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         let cmp = compare(curve, steps)?;
         if let Some(dir) = &args.out {
             let grid = default_frontier_steps(curve.len());
-            let series = super::frontier::series(curve, &grid, false)?;
+            let series = plot::series(curve, &grid, false)?;
             let path = dir.join(format!("{name}.svg"));
             let title = format!("{spec}: optimal {steps} steps");
             plot::write(&path, curve, unit, Some(&best.schedule), &series, &title)?;
         }
         if args.output.json {
-            let mut doc = super::curve::summary_json(&loaded, unit);
+            let mut doc = report::curve_json(&loaded, unit);
             doc.insert(
                 "plan".into(),
                 json!({
@@ -77,12 +77,12 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
                     "expected_kl": unit.from_nats(best.expected_kl),
                 }),
             );
-            doc.insert("compare".into(), super::compare::rows_json(&cmp, unit));
+            doc.insert("compare".into(), report::comparison_json(&cmp, unit));
             docs.push(Value::Object(doc));
             continue;
         }
         writeln!(out, "== {name} ==")?;
-        write!(out, "{}", super::curve::summary_text(&loaded, unit))?;
+        write!(out, "{}", report::curve_text(&loaded, unit))?;
         writeln!(
             out,
             "optimal {} steps: {} → expected KL {} {unit}",
@@ -90,7 +90,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
             report::counts(&best.schedule),
             num(unit.from_nats(best.expected_kl))
         )?;
-        write!(out, "{}", super::compare::table(&cmp, unit))?;
+        write!(out, "{}", report::comparison_table(&cmp, unit))?;
         if let Some(dir) = &args.out {
             writeln!(out, "plot: {}", dir.join(format!("{name}.svg")).display())?;
         }

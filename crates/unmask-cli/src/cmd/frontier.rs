@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use serde_json::{Value, json};
-use unmask_core::{Baseline, InformationCurve, Unit, default_frontier_steps, preset_frontier};
+use unmask_core::{Unit, default_frontier_steps};
 
 use crate::args::{Input, Output, parse_steps};
 use crate::plot::{self, Series};
@@ -22,29 +22,6 @@ pub struct Args {
     /// Write an SVG plot of the curve and of E-KL against steps (log scale).
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
-}
-
-/// The optimal frontier (first) and every preset's E-KL at each k of `grid`, in nats.
-/// With `optimal_only`, just the frontier and the uniform preset for reference.
-pub fn series(
-    curve: &InformationCurve,
-    grid: &[usize],
-    optimal_only: bool,
-) -> anyhow::Result<Vec<Series>> {
-    let mut order = vec![Baseline::Optimal];
-    order.extend(
-        Baseline::ALL
-            .iter()
-            .copied()
-            .filter(|b| *b != Baseline::Optimal && (!optimal_only || *b == Baseline::Uniform)),
-    );
-    Ok(preset_frontier(curve, grid, &order)?
-        .into_iter()
-        .map(|(b, points)| Series {
-            name: b.name(),
-            points: points.iter().map(|p| (p.steps, p.expected_kl)).collect(),
-        })
-        .collect())
 }
 
 pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
@@ -66,7 +43,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
             unmask_core::compare::frontier_cost(n, grid.len()),
         )
         .map_err(crate::args::over_budget)?;
-    let all = series(curve, &grid, false)?;
+    let all = plot::series(curve, &grid, false)?;
     if let Some(path) = &args.plot {
         plot::write(path, curve, unit, None, &all, "expected KL against steps")?;
     }

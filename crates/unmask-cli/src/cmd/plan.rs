@@ -79,7 +79,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let schedule = &optimum.schedule;
     if let Some(path) = &args.plot {
         let grid = default_frontier_steps(curve.len());
-        let series = super::frontier::series(curve, &grid, true)?;
+        let series = plot::series(curve, &grid, true)?;
         let title = format!(
             "optimal {} steps: E-KL {} {unit}",
             schedule.steps(),

@@ -40,7 +40,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
                         "tokens": s.tokens,
                         "nfe": s.nfe(),
                         "counts": s.counts,
-                        "ln_prob": finite(p.family.ln_pmf(&s.tokens)),
+                        "ln_prob": report::finite(p.family.ln_pmf(&s.tokens)),
                     }))
                     .collect::<Vec<_>>()
             ),
@@ -61,9 +61,4 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         writeln!(out, "{}  (nfe {})", tokens.join(" "), s.nfe())?;
     }
     Ok(())
-}
-
-/// JSON has no infinities: log-probabilities of impossible outputs become null.
-pub fn finite(x: f64) -> Option<f64> {
-    x.is_finite().then_some(x)
 }

@@ -81,13 +81,10 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         );
         doc.insert(
             "sampler_kl".into(),
-            json!(sampler_kl.map(u).and_then(super::sample::finite)),
+            json!(sampler_kl.map(u).and_then(report::finite)),
         );
         doc.insert("nfe".into(), json!(nfe));
-        doc.insert(
-            "gen_nll".into(),
-            json!(super::sample::finite(u(gen_nll.mean()))),
-        );
+        doc.insert("gen_nll".into(), json!(report::finite(u(gen_nll.mean()))));
         doc.insert("entropy".into(), json!(u(entropy.0)));
         doc.insert("entropy_stderr".into(), json!(entropy.1.map(u)));
         doc.insert("valid_fraction".into(), json!(valid));

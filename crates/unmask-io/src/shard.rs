@@ -1,0 +1,197 @@
+//! Estimate files (`unmask estimate --out`): a sparse curve that `--curve` reads, its standard
+//! errors, the cross-entropy variant, the measured profile, and the shard's sums (nats) that
+//! [`ProfileEstimate::merge`] adds, so that one estimate can be split across machines.
+
+use serde_json::{Value, json};
+use unmask_core::{Loss, Moments, PointEstimate, ProfileEstimate, Unit};
+
+use crate::SCHEMA_VERSION;
+
+/// Why an estimate file was refused. The messages are the ones the CLI prints.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShardError {
+    /// The text is not JSON.
+    #[error("malformed JSON: {0}")]
+    Json(String),
+    /// No `"shard"` object.
+    #[error("not an estimate file: no field \"shard\"")]
+    NotShard,
+    /// No valid `"n"`.
+    #[error("field \"n\" missing")]
+    MissingLength,
+    /// No `"shard.grid"` array.
+    #[error("field \"shard.grid\" missing")]
+    MissingGrid,
+    /// A grid entry that is not an index.
+    #[error("shard.grid: {0} is not an index")]
+    BadGrid(String),
+    /// A moments list is absent.
+    #[error("field \"shard.moments_nats.{0}\" missing")]
+    MissingMoments(&'static str),
+    /// A moments list of the wrong length.
+    #[error("shard.moments_nats.{key} has {found} entries for {grid} grid points")]
+    MomentsLength {
+        /// The list.
+        key: &'static str,
+        /// Its length.
+        found: usize,
+        /// The grid's.
+        grid: usize,
+    },
+    /// A moments entry that is not `[count, sum, sum_sq]`.
+    #[error("shard.moments_nats.{key}: {value} is not [count, sum, sum_sq]")]
+    BadMoments {
+        /// The list.
+        key: &'static str,
+        /// The entry as written.
+        value: String,
+    },
+}
+
+/// An estimate file read back: the sums, where they came from, and the runs they merge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shard {
+    /// The per-grid-point sums.
+    pub estimate: ProfileEstimate,
+    /// The distribution or model the estimate is of.
+    pub source: String,
+    /// One object per run merged into this file (`{"seed", "first", "samples"}`).
+    pub parts: Vec<Value>,
+}
+
+fn moments_json(m: &Moments) -> Value {
+    json!([m.count, m.sum, m.sum_sq])
+}
+
+/// The estimate document: `unit`, `n`, `source`, the sparse `points` and `stderr` (predicted
+/// entropy), `cross_entropy{points, stderr}`, `profile{t, entropy, cross_entropy}` and
+/// `shard{parts, samples, grid, moments_nats}` (see `docs/formats.md`).
+pub fn estimate_document(
+    e: &ProfileEstimate,
+    unit: Unit,
+    source: &str,
+    parts: Vec<Value>,
+) -> Value {
+    let pts = |loss| -> (Vec<Value>, Vec<f64>) {
+        let p = e.z_points(loss);
+        (
+            p.iter()
+                .map(|&(j, z, _)| json!([j, unit.from_nats(z)]))
+                .collect(),
+            p.iter().map(|&(_, _, s)| unit.from_nats(s)).collect(),
+        )
+    };
+    let (points, stderr) = pts(Loss::Entropy);
+    let (ce_points, ce_stderr) = pts(Loss::CrossEntropy);
+    let each = |f: &dyn Fn(&PointEstimate) -> Value| e.points.iter().map(f).collect::<Vec<_>>();
+    json!({
+        "schema_version": SCHEMA_VERSION,
+        "unit": unit.name(),
+        "n": e.n,
+        "source": source,
+        "points": points,
+        "stderr": stderr,
+        "cross_entropy": {"points": ce_points, "stderr": ce_stderr},
+        "profile": {
+            "t": each(&|p| json!(p.t)),
+            "entropy": each(&|p| json!(unit.from_nats(p.entropy.mean()))),
+            "cross_entropy": each(&|p| json!(unit.from_nats(p.cross_entropy.mean()))),
+        },
+        "shard": {
+            "parts": parts,
+            "samples": e.points.first().map_or(0, |p| p.entropy.count),
+            "grid": each(&|p| json!(p.t)),
+            "moments_nats": {
+                "entropy": each(&|p| moments_json(&p.entropy)),
+                "cross_entropy": each(&|p| moments_json(&p.cross_entropy)),
+                "z_entropy": each(&|p| moments_json(&p.z_entropy)),
+                "z_cross_entropy": each(&|p| moments_json(&p.z_cross_entropy)),
+            },
+        },
+    })
+}
+
+/// Reads an estimate file's sums back.
+///
+/// # Errors
+///
+/// A [`ShardError`] naming the field at fault.
+pub fn read_estimate(text: &str) -> Result<Shard, ShardError> {
+    let doc: Value = serde_json::from_str(text).map_err(|e| ShardError::Json(e.to_string()))?;
+    let shard = doc.get("shard").ok_or(ShardError::NotShard)?;
+    let n = doc
+        .get("n")
+        .and_then(Value::as_u64)
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or(ShardError::MissingLength)?;
+    let grid: Vec<usize> = shard
+        .get("grid")
+        .and_then(Value::as_array)
+        .ok_or(ShardError::MissingGrid)?
+        .iter()
+        .map(|v| {
+            v.as_u64()
+                .and_then(|t| usize::try_from(t).ok())
+                .ok_or_else(|| ShardError::BadGrid(v.to_string()))
+        })
+        .collect::<Result<_, _>>()?;
+    let moments = |key: &'static str| -> Result<Vec<Moments>, ShardError> {
+        let list = shard
+            .pointer(&format!("/moments_nats/{key}"))
+            .and_then(Value::as_array)
+            .ok_or(ShardError::MissingMoments(key))?;
+        if list.len() != grid.len() {
+            return Err(ShardError::MomentsLength {
+                key,
+                found: list.len(),
+                grid: grid.len(),
+            });
+        }
+        list.iter()
+            .map(|m| match m.as_array().map(Vec::as_slice) {
+                Some([c, s, q]) => match (c.as_u64(), s.as_f64(), q.as_f64()) {
+                    (Some(count), Some(sum), Some(sum_sq)) => Ok(Moments { count, sum, sum_sq }),
+                    _ => Err(ShardError::BadMoments {
+                        key,
+                        value: m.to_string(),
+                    }),
+                },
+                _ => Err(ShardError::BadMoments {
+                    key,
+                    value: m.to_string(),
+                }),
+            })
+            .collect()
+    };
+    let (h, ce, zh, zce) = (
+        moments("entropy")?,
+        moments("cross_entropy")?,
+        moments("z_entropy")?,
+        moments("z_cross_entropy")?,
+    );
+    let points = grid
+        .iter()
+        .enumerate()
+        .map(|(k, &t)| PointEstimate {
+            t,
+            entropy: h[k],
+            cross_entropy: ce[k],
+            z_entropy: zh[k],
+            z_cross_entropy: zce[k],
+        })
+        .collect();
+    Ok(Shard {
+        estimate: ProfileEstimate { n, points },
+        source: doc
+            .get("source")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        parts: shard
+            .get("parts")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default(),
+    })
+}
