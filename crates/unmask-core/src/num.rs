@@ -36,19 +36,6 @@ pub(crate) fn sum<I: IntoIterator<Item = f64>>(values: I) -> f64 {
     s.value()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn compensation_recovers_small_terms() {
-        let values = [1.0, 1e100, 1.0, -1e100];
-        assert_eq!(sum(values), 2.0);
-        let naive: f64 = values.iter().sum();
-        assert_eq!(naive, 0.0);
-    }
-}
-
 /// Shannon entropy of a probability vector (nats).
 pub(crate) fn entropy(p: &[f64]) -> f64 {
     -p.iter()
@@ -94,4 +81,17 @@ pub(crate) fn log_sum_exp(values: &[f64]) -> f64 {
         return top;
     }
     top + values.iter().map(|&v| (v - top).exp()).sum::<f64>().ln()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compensation_recovers_small_terms() {
+        let values = [1.0, 1e100, 1.0, -1e100];
+        assert_eq!(sum(values), 2.0);
+        let naive: f64 = values.iter().sum();
+        assert_eq!(naive, 0.0);
+    }
 }

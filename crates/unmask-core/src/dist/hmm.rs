@@ -73,7 +73,7 @@ impl Hmm {
             }
             self.emit(x, i, &mut alpha);
             let s: f64 = alpha.iter().sum();
-            if !(s > 0.0) {
+            if s.is_nan() || s <= 0.0 {
                 return f64::NEG_INFINITY;
             }
             lp += s.ln();
