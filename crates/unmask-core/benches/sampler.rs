@@ -108,5 +108,5 @@ fn mc_expected_kl_parity64_k8_1e5(bencher: Bencher) {
     let s = Schedule::from_counts(vec![8; 8]).unwrap();
     bencher
         .counter(ItemsCount::new(100_000usize))
-        .bench(|| mc_expected_kl(&d, &s, 100_000, 1).unwrap());
+        .bench(|| mc_expected_kl(&d, &s, unmask_core::Runs::new(100_000, 1)).unwrap());
 }

@@ -60,8 +60,10 @@ pub mod preset;
 pub mod sampler;
 pub mod schedule;
 pub mod spec;
+pub mod stats;
 pub mod stochastic;
 pub mod tol;
+pub mod verify;
 
 pub use compare::{Baseline, Comparison, Row, SCAN_LIMIT, compare, preset_frontier};
 pub use curve::{CurveError, InformationCurve, Repair, Unit, UnitError};
@@ -69,11 +71,7 @@ pub use dist::{
     CODE_ENUMERATE_MAX, ChainError, Code, Family, Hmm, Markov, Mixture, Product, Reference, Repeat,
     TABLE_MAX, Table, TableError, Transition,
 };
-pub use estimate::{
-    EXACT_LAW_BUDGET, Loss, MergeError, Moments, Observe, PointEstimate, ProfileEstimate,
-    estimate_profile, estimate_profile_observed, exact_law, exact_output_law, kl_divergence,
-    mc_expected_kl, mc_expected_kl_binomial, mc_expected_kl_observed,
-};
+pub use estimate::{Loss, MergeError, PointEstimate, ProfileEstimate, estimate_profile};
 pub use kl::{
     LengthMismatch, StepCost, expected_kl, li_cai_bound, smax_bound, step_costs, theorem9_max_steps,
 };
@@ -89,3 +87,8 @@ pub use spec::SpecError;
 pub use spec::dist::{ChainSpec, DIST_NAMES, DistError, DistSpec, FileData};
 pub use spec::rule::RULE_NAMES;
 pub use spec::schedule::{Built, Guarantee, SCHEDULE_NAMES, ScheduleSpec, Target, Theory};
+pub use stats::{Moments, Observe, Runs};
+pub use verify::{
+    EXACT_LAW_BUDGET, exact_law, exact_output_law, kl_divergence, mc_expected_kl,
+    mc_expected_kl_binomial,
+};

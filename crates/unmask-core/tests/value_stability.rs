@@ -31,7 +31,13 @@ fn rule_for(n: usize) -> Rule {
 #[test]
 fn pinned_estimate() {
     let markov = build("markov:n=12,q=3,stay=0.8");
-    let e = estimate_profile(&markov, |r| markov.sample(r), &[3, 6], 50, 7, 0).unwrap();
+    let e = estimate_profile(
+        &markov,
+        |r| markov.sample(r),
+        &[3, 6],
+        unmask_core::Runs::new(50, 7),
+    )
+    .unwrap();
     let z: Vec<f64> = e.z_points(Loss::Entropy).iter().map(|p| p.1).collect();
     for (a, b) in z.iter().zip(PINNED_Z) {
         assert!((a - b).abs() <= 1e-14, "{z:?}");

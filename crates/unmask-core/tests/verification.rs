@@ -145,7 +145,7 @@ fn monte_carlo_expected_kl_agrees_with_theorem_16() {
                 .unwrap()
                 .schedule;
             let exact = expected_kl(&curve, &s).unwrap();
-            let mc = mc_expected_kl(&family, &s, 3000, 21).unwrap();
+            let mc = mc_expected_kl(&family, &s, unmask_core::Runs::new(3000, 21)).unwrap();
             let gap = (mc.mean() - exact).abs();
             // Within 4 standard errors (two-sided α ≈ 6e-5); zero-variance cases to rounding.
             assert!(
@@ -237,7 +237,13 @@ fn estimated_curves_cover_the_exact_curve() {
         let family = build(spec);
         let exact = family.exact_curve().unwrap();
         let grid = [1, 3, 6, 10];
-        let est = estimate_profile(&family, |r| family.sample(r), &grid, 3000, 31, 0).unwrap();
+        let est = estimate_profile(
+            &family,
+            |r| family.sample(r),
+            &grid,
+            unmask_core::Runs::new(3000, 31),
+        )
+        .unwrap();
         for loss in [unmask_core::Loss::Entropy, unmask_core::Loss::CrossEntropy] {
             for (j, z, se) in est.z_points(loss) {
                 let truth = exact.z()[j - 1];

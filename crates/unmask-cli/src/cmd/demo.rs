@@ -150,7 +150,8 @@ fn verified(steps: usize, unit: Unit) -> anyhow::Result<(Value, String)> {
             ("uniform", unmask_core::preset::llada(n, steps, None)?),
         ] {
             let exact = unmask_core::expected_kl(&curve, &schedule)?;
-            let mc = unmask_core::mc_expected_kl(&family, &schedule, DRAWS, 0)?;
+            let mc =
+                unmask_core::mc_expected_kl(&family, &schedule, unmask_core::Runs::new(DRAWS, 0))?;
             let (lo, hi) = mc.ci95();
             let inside = lo - 1e-9 <= exact && exact <= hi + 1e-9;
             let u = |x: f64| unit.from_nats(x);

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use serde_json::json;
-use unmask_core::{Oracle, Unit, estimate_profile_observed};
+use unmask_core::{Oracle, Unit, estimate_profile};
 
 use crate::args::{Output, parse_steps};
 use crate::io;
@@ -65,15 +65,10 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         )
         .map_err(crate::args::over_budget)?;
     let bar = crate::progress::Progress::new(args.samples as u64, "estimating the curve");
-    let estimate = estimate_profile_observed(
-        &family,
-        |r| family.sample(r),
-        &ts,
-        args.samples,
-        args.seed,
-        args.first,
-        &bar,
-    )?;
+    let runs = unmask_core::Runs::new(args.samples, args.seed)
+        .first(args.first)
+        .observe(&bar);
+    let estimate = estimate_profile(&family, |r| family.sample(r), &ts, runs)?;
     drop(bar);
     let parts = vec![json!({"seed": args.seed, "first": args.first, "samples": args.samples})];
     let doc = unmask_io::estimate_document(&estimate, unit, &dist.to_string(), parts);

@@ -2,8 +2,8 @@
 
 use serde_json::json;
 use unmask_core::{
-    Moments, Rule, Unit, exact_law, exact_output_law, expected_kl, kl_divergence,
-    mc_expected_kl_binomial, mc_expected_kl_observed, sample_batch, stream,
+    Moments, Rule, Runs, Unit, exact_law, exact_output_law, expected_kl, kl_divergence,
+    mc_expected_kl, mc_expected_kl_binomial, sample_batch, stream,
 };
 
 use crate::args::{Output, Sampling};
@@ -39,11 +39,19 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let (exact, mc) = match (&p.rule, &p.curve) {
         (Rule::RandomOrder(s), curve) => (
             curve.as_ref().map(|c| expected_kl(c, s)).transpose()?,
-            Some(mc_expected_kl_observed(&p.family, s, m, seed, &bar())?),
+            Some(mc_expected_kl(
+                &p.family,
+                s,
+                Runs::new(m, seed).observe(&bar()),
+            )?),
         ),
         (Rule::Binomial(b), curve) => (
             curve.as_ref().map(|c| b.expected_kl(c)).transpose()?,
-            Some(mc_expected_kl_binomial(&p.family, b, m, seed, &bar())),
+            Some(mc_expected_kl_binomial(
+                &p.family,
+                b,
+                Runs::new(m, seed).observe(&bar()),
+            )),
         ),
         _ => (None, None),
     };

@@ -719,9 +719,7 @@ impl DistSpec {
             &family,
             |r| family.sample(r),
             &grid,
-            DEFAULT_CURVE_DRAWS,
-            0,
-            0,
+            crate::Runs::new(DEFAULT_CURVE_DRAWS, 0),
         ) {
             Ok(e) => e,
             Err(never) => match never {},

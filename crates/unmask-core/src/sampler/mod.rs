@@ -29,7 +29,10 @@ use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 
-use crate::num::entropy;
+pub(crate) mod rules;
+
+pub(crate) use rules::Reveal;
+
 use crate::oracle::{MASK, Oracle};
 use crate::schedule::Schedule;
 
@@ -208,16 +211,6 @@ fn draw<R: Rng + ?Sized>(row: &[f64], rng: &mut R) -> u32 {
     crate::num::draw(row, rng)
 }
 
-fn argmax(row: &[f64]) -> usize {
-    let mut best = 0;
-    for (i, &v) in row.iter().enumerate() {
-        if v > row[best] {
-            best = i;
-        }
-    }
-    best
-}
-
 /// Generates one sequence.
 ///
 /// # Errors
@@ -276,30 +269,19 @@ pub fn sample<O: Oracle, R: Rng + ?Sized>(
             schedule,
             temperature,
         } => {
-            for &count in schedule.counts() {
+            for step in 0..schedule.steps() {
                 let masked: Vec<usize> = (0..n).filter(|&i| x[i] == MASK).collect();
                 call(&x, &masked, &mut out)?;
-                let mut proposals: Vec<(f64, usize, u32)> = masked
-                    .iter()
-                    .zip(out.chunks(q))
-                    .map(|(&i, row)| {
-                        let v = if *temperature == 0.0 {
-                            argmax(row)
-                        } else {
-                            let tempered: Vec<f64> =
-                                row.iter().map(|p| p.powf(1.0 / temperature)).collect();
-                            let total: f64 = tempered.iter().sum();
-                            let normalised: Vec<f64> = tempered.iter().map(|t| t / total).collect();
-                            draw(&normalised, rng) as usize
-                        };
-                        (row[v], i, v as u32)
-                    })
-                    .collect();
-                proposals.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-                for &(_, i, v) in proposals.iter().take(count) {
-                    x[i] = v;
+                let propose = |row: &[f64]| rules::propose(row, *temperature, &mut *rng);
+                match rule.reveal(step, &out, q, propose) {
+                    Reveal::Commit(commits) => {
+                        for &(r, v) in &commits {
+                            x[masked[r]] = v;
+                        }
+                        counts.push(commits.len());
+                    }
+                    Reveal::Draw(_) => unreachable!("confidence commits its proposals"),
                 }
-                counts.push(count);
             }
         }
         Rule::Binomial(schedule) => {
@@ -318,7 +300,9 @@ pub fn sample<O: Oracle, R: Rng + ?Sized>(
             while x.contains(&MASK) {
                 let masked: Vec<usize> = (0..n).filter(|&i| x[i] == MASK).collect();
                 call(&x, &masked, &mut out)?;
-                let chosen = adaptive_choice(rule, &out, q);
+                let Reveal::Draw(chosen) = rule.reveal(0, &out, q, rules::argmax_value) else {
+                    unreachable!("adaptive rules draw what they choose")
+                };
                 for &slot in &chosen {
                     x[masked[slot]] = draw(&out[slot * q..(slot + 1) * q], rng);
                 }
@@ -327,48 +311,6 @@ pub fn sample<O: Oracle, R: Rng + ?Sized>(
         }
     }
     Ok(Sample { tokens: x, counts })
-}
-
-/// Which of the queried rows an adaptive rule commits (indices into the rows).
-pub(crate) fn adaptive_choice(rule: &Rule, marginals: &[f64], q: usize) -> Vec<usize> {
-    let rows = marginals.len() / q;
-    match rule {
-        Rule::EntropyBound { gamma } => {
-            let mut by_entropy: Vec<(f64, usize)> = (0..rows)
-                .map(|r| (entropy(&marginals[r * q..(r + 1) * q]), r))
-                .collect();
-            by_entropy.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            // Ascending order: with r added, the prefix's Σ H − max H is the sum before r.
-            let mut total = 0.0;
-            let mut chosen = Vec::new();
-            for &(h, r) in &by_entropy {
-                if !chosen.is_empty() && total > *gamma {
-                    break;
-                }
-                chosen.push(r);
-                total += h;
-            }
-            chosen
-        }
-        Rule::Threshold { tau } => {
-            let top: Vec<(f64, usize)> = (0..rows)
-                .map(|r| {
-                    let row = &marginals[r * q..(r + 1) * q];
-                    (row[argmax(row)], r)
-                })
-                .collect();
-            let mut chosen: Vec<usize> = top.iter().filter(|t| t.0 >= *tau).map(|t| t.1).collect();
-            if chosen.is_empty() {
-                let best = top
-                    .iter()
-                    .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))
-                    .expect("at least one masked position");
-                chosen.push(best.1);
-            }
-            chosen
-        }
-        _ => unreachable!("only adaptive rules choose by marginals"),
-    }
 }
 
 /// `count` samples in parallel; sample i uses the ChaCha8 stream `(seed, first + i)`.
