@@ -178,13 +178,10 @@ pub fn series(
     grid: &[usize],
     optimal_only: bool,
 ) -> anyhow::Result<Vec<Series>> {
-    let mut order = vec![Baseline::Optimal];
-    order.extend(
-        Baseline::ALL
-            .iter()
-            .copied()
-            .filter(|b| *b != Baseline::Optimal && (!optimal_only || *b == Baseline::Uniform)),
-    );
+    let order: Vec<Baseline> = Baseline::frontier_order()
+        .into_iter()
+        .filter(|b| !optimal_only || matches!(b, Baseline::Optimal | Baseline::Uniform))
+        .collect();
     Ok(preset_frontier(curve, grid, &order)?
         .into_iter()
         .map(|(b, points)| Series {

@@ -120,23 +120,6 @@ impl Table {
     }
 }
 
-pub fn comparison_json(cmp: &Comparison, unit: Unit) -> Value {
-    Value::Array(
-        cmp.rows
-            .iter()
-            .map(|r| {
-                json!({
-                    "name": r.baseline.name(),
-                    "schedule": r.schedule.counts(),
-                    "steps": r.schedule.steps(),
-                    "expected_kl": unit.from_nats(r.expected_kl),
-                    "ratio_to_optimal": r.ratio_to_optimal(cmp.optimal_kl),
-                    "steps_to_match_optimal": r.steps_to_match_optimal,
-                })
-            })
-            .collect(),
-    )
-}
 pub fn comparison_table(cmp: &Comparison, unit: Unit) -> String {
     let mut t = Table::new(&[
         "preset",

@@ -60,6 +60,19 @@ impl Baseline {
         Baseline::Optimal,
     ];
 
+    /// The order frontiers list presets in: the optimum first, then [`Baseline::ALL`] as
+    /// listed (the CLI's `frontier`, its plots and Python's `frontier` all use it).
+    pub fn frontier_order() -> Vec<Baseline> {
+        let mut order = vec![Baseline::Optimal];
+        order.extend(
+            Baseline::ALL
+                .iter()
+                .copied()
+                .filter(|b| *b != Baseline::Optimal),
+        );
+        order
+    }
+
     /// The row name (`uniform`, `pow:p=0.5`, …).
     pub fn name(&self) -> String {
         match self {

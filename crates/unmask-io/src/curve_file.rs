@@ -75,9 +75,10 @@ pub enum CurveFileError {
     /// `"unit"` is not a string.
     #[error("field \"unit\" must be \"nats\" or \"bits\", found {0}")]
     UnitNotString(String),
-    /// `"unit"` names no unit.
+    /// `"unit"` names no unit (the message is the unit's own; not a `source`, so a chain of
+    /// causes does not print it twice).
     #[error("field \"unit\": {0}")]
-    Unit(#[from] UnitError),
+    Unit(UnitError),
     /// None of the value fields.
     #[error("expected one of the fields \"z\", \"entropy\" or \"points\"")]
     NoValues,
@@ -191,7 +192,7 @@ pub fn parse_json(text: &str) -> Result<(RawCurve, Unit), CurveFileError> {
         serde_json::from_str(text).map_err(|e| CurveFileError::Json(e.to_string()))?;
     let object = value.as_object().ok_or(CurveFileError::NotObject)?;
     let unit = match object.get("unit") {
-        Some(Value::String(u)) => u.parse::<Unit>()?,
+        Some(Value::String(u)) => u.parse::<Unit>().map_err(CurveFileError::Unit)?,
         Some(other) => return Err(CurveFileError::UnitNotString(other.to_string())),
         None => return Err(CurveFileError::MissingUnit),
     };

@@ -1,7 +1,8 @@
 //! File formats of unmask, shared by the command-line tool and the Python bindings: one
 //! reader and one writer per format, one set of messages — curve files ([`read_curve`],
 //! [`write_curve`]) and estimate files with their mergeable shards ([`read_estimate`],
-//! [`estimate_document`]).
+//! [`estimate_document`]), and the reports of `plan`, `compare` and `frontier` ([`PlanReport`],
+//! [`CompareReport`], [`FrontierReport`]).
 //!
 //! The core (`unmask-core`) reads no files and knows no formats; this crate turns text into its
 //! validated types. Every function here takes text, not paths: the front ends read the files
@@ -36,10 +37,14 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 mod curve_file;
+mod report;
 mod shard;
 
 pub use curve_file::{
     CurveFileError, Format, RawCurve, SCHEMA_VERSION, parse_csv, parse_json, read_curve,
     read_curve_in, write_curve,
+};
+pub use report::{
+    CompareReport, CompareRow, FrontierReport, PlanReport, PlanTarget, Point, Series,
 };
 pub use shard::{Shard, ShardError, estimate_document, read_estimate};

@@ -11,8 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use unmask_core::budget::Budget;
 use unmask_core::{
-    Baseline, DistSpec, InformationCurve, Method, Schedule, ScheduleSpec, Unit,
-    default_frontier_steps, preset_frontier,
+    DistSpec, InformationCurve, Method, Schedule, ScheduleSpec, Unit, default_frontier_steps,
 };
 
 fn value_error(e: impl std::fmt::Display) -> PyErr {
@@ -343,16 +342,58 @@ fn expected_kl(curve: &Curve, schedule: &Bound<'_, PyAny>) -> PyResult<f64> {
     Ok(curve.out(unmask_core::expected_kl(&curve.inner, &s).map_err(value_error)?))
 }
 
-fn header<'py>(py: Python<'py>, curve: &Curve) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item("n", curve.inner.len())?;
-    d.set_item("unit", curve.unit.name())?;
-    Ok(d)
+/// A report of `unmask_io` (the CLI's `--json` document) as a Python dict: objects become
+/// dicts, numbers ints or floats, null None, and every `"schedule"` a NumPy int64 array.
+fn report_dict<'py>(
+    py: Python<'py>,
+    report: impl serde::Serialize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let value = serde_json::to_value(report).map_err(value_error)?;
+    let object = to_py(py, &value, false)?;
+    Ok(object.cast_into::<PyDict>()?)
+}
+
+fn to_py<'py>(
+    py: Python<'py>,
+    value: &serde_json::Value,
+    counts: bool,
+) -> PyResult<Bound<'py, PyAny>> {
+    use serde_json::Value;
+    Ok(match value {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
+        Value::Number(x) => match (x.as_u64(), x.as_i64()) {
+            (Some(u), _) => u.into_pyobject(py)?.into_any(),
+            (None, Some(i)) => i.into_pyobject(py)?.into_any(),
+            _ => x.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any(),
+        },
+        Value::String(t) => t.into_pyobject(py)?.into_any(),
+        Value::Array(items) if counts => items
+            .iter()
+            .map(|v| v.as_i64().unwrap_or(0))
+            .collect::<Vec<i64>>()
+            .into_pyarray(py)
+            .into_any(),
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(to_py(py, item, false)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(map) => {
+            let d = PyDict::new(py);
+            for (k, v) in map {
+                d.set_item(k, to_py(py, v, k == "schedule")?)?;
+            }
+            d.into_any()
+        }
+    })
 }
 
 /// The optimal schedule with exactly `steps` passes, or the fewest passes with expected KL ≤
-/// `epsilon` (in the curve's unit). Returns {n, unit, steps, schedule, expected_kl} like
-/// `unmask plan --json`.
+/// `epsilon` (in the curve's unit). Returns the fields of `unmask plan --json` (schema_version, n,
+/// unit, steps, schedule, expected_kl, target, probes).
 #[pyfunction]
 #[pyo3(signature = (curve, steps = None, epsilon = None))]
 fn optimal_schedule<'py>(
@@ -373,11 +414,14 @@ fn optimal_schedule<'py>(
         _ => return Err(value_error("give exactly one of steps= or epsilon=")),
     }
     .map_err(value_error)?;
-    let d = header(py, curve)?;
-    d.set_item("steps", optimum.schedule.steps())?;
-    d.set_item("schedule", counts_array(py, &optimum.schedule))?;
-    d.set_item("expected_kl", curve.out(optimum.expected_kl))?;
-    Ok(d)
+    let target = match (steps, epsilon) {
+        (Some(k), _) => unmask_io::PlanTarget::Steps(k),
+        (_, e) => unmask_io::PlanTarget::Epsilon(e.unwrap_or_default()),
+    };
+    report_dict(
+        py,
+        unmask_io::PlanReport::new(inner.len(), curve.unit, target, &optimum),
+    )
 }
 
 /// Seconds the Rust library spends on optimal_schedule(curve, steps), best of `repeats`: the
@@ -430,21 +474,6 @@ fn schedule<'py>(
     Ok(counts_array(py, &built.schedule))
 }
 
-fn points_list<'py>(
-    py: Python<'py>,
-    curve: &Curve,
-    points: &[unmask_core::FrontierPoint],
-) -> PyResult<Bound<'py, PyList>> {
-    let list = PyList::empty(py);
-    for p in points {
-        let d = PyDict::new(py);
-        d.set_item("steps", p.steps)?;
-        d.set_item("expected_kl", curve.out(p.expected_kl))?;
-        list.append(d)?;
-    }
-    Ok(list)
-}
-
 /// Optimal expected KL against the number of steps (default 1, 2, 4, …, n), and each preset's:
 /// {n, unit, points, presets} like `unmask frontier --json`.
 #[pyfunction]
@@ -456,27 +485,10 @@ fn frontier<'py>(
 ) -> PyResult<Bound<'py, PyDict>> {
     let inner = &curve.inner;
     let grid = steps.unwrap_or_else(|| default_frontier_steps(inner.len()));
-    let mut order = vec![Baseline::Optimal];
-    order.extend(
-        Baseline::ALL
-            .iter()
-            .copied()
-            .filter(|b| *b != Baseline::Optimal),
-    );
-    let series = py
-        .detach(|| preset_frontier(inner, &grid, &order))
+    let report = py
+        .detach(|| unmask_io::FrontierReport::compute(inner, curve.unit, &grid))
         .map_err(value_error)?;
-    let d = header(py, curve)?;
-    d.set_item("points", points_list(py, curve, &series[0].1)?)?;
-    let presets = PyList::empty(py);
-    for (b, pts) in &series[1..] {
-        let p = PyDict::new(py);
-        p.set_item("name", b.name())?;
-        p.set_item("points", points_list(py, curve, pts)?)?;
-        presets.append(p)?;
-    }
-    d.set_item("presets", presets)?;
-    Ok(d)
+    report_dict(py, report)
 }
 
 /// Every preset at a step budget against the optimum: {n, unit, steps, optimal_kl, rows} like
@@ -487,22 +499,10 @@ fn compare<'py>(py: Python<'py>, curve: &Curve, steps: usize) -> PyResult<Bound<
     let cmp = py
         .detach(|| unmask_core::compare(inner, steps))
         .map_err(value_error)?;
-    let d = header(py, curve)?;
-    d.set_item("steps", steps)?;
-    d.set_item("optimal_kl", curve.out(cmp.optimal_kl))?;
-    let rows = PyList::empty(py);
-    for r in &cmp.rows {
-        let row = PyDict::new(py);
-        row.set_item("name", r.baseline.name())?;
-        row.set_item("schedule", counts_array(py, &r.schedule))?;
-        row.set_item("steps", r.schedule.steps())?;
-        row.set_item("expected_kl", curve.out(r.expected_kl))?;
-        row.set_item("ratio_to_optimal", r.ratio_to_optimal(cmp.optimal_kl))?;
-        row.set_item("steps_to_match_optimal", r.steps_to_match_optimal)?;
-        rows.append(row)?;
-    }
-    d.set_item("rows", rows)?;
-    Ok(d)
+    report_dict(
+        py,
+        unmask_io::CompareReport::new(inner.len(), curve.unit, steps, &cmp),
+    )
 }
 
 /// The (batch_size, steps) int64 array of per-step counts that LLaDA-style generate() loops

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use serde_json::{Value, json};
 use unmask_core::{Unit, compare, default_frontier_steps};
 
 use crate::args::{Input, Output, parse_steps};
@@ -50,11 +49,8 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         plot::write(path, curve, unit, Some(optimal), &series, &title)?;
     }
     if args.output.json {
-        let mut doc = report::header(curve.len(), unit);
-        doc.insert("steps".into(), json!(args.steps));
-        doc.insert("optimal_kl".into(), json!(unit.from_nats(cmp.optimal_kl)));
-        doc.insert("rows".into(), report::comparison_json(&cmp, unit));
-        report::print_json(out, &Value::Object(doc))?;
+        let doc = unmask_io::CompareReport::new(curve.len(), unit, args.steps, &cmp);
+        report::print_json(out, &serde_json::to_value(doc)?)?;
         return Ok(());
     }
     writeln!(

@@ -77,7 +77,8 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
                     "expected_kl": unit.from_nats(best.expected_kl),
                 }),
             );
-            doc.insert("compare".into(), report::comparison_json(&cmp, unit));
+            let rows = unmask_io::CompareReport::new(curve.len(), unit, steps, &cmp).rows;
+            doc.insert("compare".into(), serde_json::to_value(rows)?);
             docs.push(Value::Object(doc));
             continue;
         }

@@ -2,11 +2,10 @@
 
 use std::path::PathBuf;
 
-use serde_json::{Value, json};
 use unmask_core::{Unit, default_frontier_steps};
 
 use crate::args::{Input, Output, parse_steps};
-use crate::plot::{self, Series};
+use crate::plot::{self};
 use crate::report::{self, Table, num};
 
 /// The optimal frontier.
@@ -49,26 +48,12 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     }
     let u = |x: f64| unit.from_nats(x);
     if args.output.json {
-        let points = |s: &Series| -> Value {
-            Value::Array(
-                s.points
-                    .iter()
-                    .map(|&(k, kl)| json!({"steps": k, "expected_kl": u(kl)}))
-                    .collect(),
-            )
-        };
-        let mut doc = report::header(n, unit);
-        doc.insert("points".into(), points(&all[0]));
-        doc.insert(
-            "presets".into(),
-            Value::Array(
-                all[1..]
-                    .iter()
-                    .map(|s| json!({"name": s.name, "points": points(s)}))
-                    .collect(),
-            ),
-        );
-        report::print_json(out, &Value::Object(doc))?;
+        let series: Vec<(String, Vec<(usize, f64)>)> = all
+            .iter()
+            .map(|s| (s.name.clone(), s.points.clone()))
+            .collect();
+        let doc = unmask_io::FrontierReport::from_nats(n, unit, &series);
+        report::print_json(out, &serde_json::to_value(doc)?)?;
         return Ok(());
     }
     writeln!(out, "{}; expected KL in {unit}", loaded.describe(unit))?;

@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use serde_json::json;
 use unmask_core::{Method, Unit, default_frontier_steps, min_steps, optimal_schedule};
 
 use crate::args::{Input, Output, parse_nonnegative, parse_steps};
@@ -88,19 +87,12 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         plot::write(path, curve, unit, Some(schedule), &series, &title)?;
     }
     if args.output.json {
-        let mut doc = report::header(curve.len(), unit);
-        doc.insert("steps".into(), json!(schedule.steps()));
-        doc.insert("schedule".into(), json!(schedule.counts()));
-        doc.insert(
-            "expected_kl".into(),
-            json!(unit.from_nats(optimum.expected_kl)),
-        );
-        match (args.steps, args.epsilon) {
-            (Some(k), _) => doc.insert("target".into(), json!({"steps": k})),
-            (_, e) => doc.insert("target".into(), json!({"epsilon": e})),
+        let target = match (args.steps, args.epsilon) {
+            (Some(k), _) => unmask_io::PlanTarget::Steps(k),
+            (_, e) => unmask_io::PlanTarget::Epsilon(e.unwrap_or_default()),
         };
-        doc.insert("probes".into(), json!(optimum.probes));
-        report::print_json(out, &serde_json::Value::Object(doc))?;
+        let doc = unmask_io::PlanReport::new(curve.len(), unit, target, &optimum);
+        report::print_json(out, &serde_json::to_value(doc)?)?;
         return Ok(());
     }
     writeln!(out, "{}", loaded.describe(unit))?;

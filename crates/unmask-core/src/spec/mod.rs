@@ -16,6 +16,7 @@
 pub mod binomial;
 mod cost;
 pub mod dist;
+mod policy;
 pub mod rule;
 pub mod schedule;
 
@@ -24,6 +25,7 @@ use crate::preset::PresetError;
 use crate::schedule::ScheduleError;
 
 pub use cost::{CODE_CURVE_ORDERS, DEFAULT_CURVE_DRAWS, DEFAULT_CURVE_POINTS, SamplingShape};
+pub use policy::CurveSource;
 
 /// Why a schedule or distribution spec was rejected.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
