@@ -27,32 +27,13 @@ pub fn read_curve(
     })
 }
 
-fn number_array(value: &Value, field: &str) -> anyhow::Result<Vec<f64>> {
-    let items = value
-        .as_array()
-        .ok_or_else(|| anyhow!("field {field:?} must be an array of numbers"))?;
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            v.as_f64()
-                .ok_or_else(|| anyhow!("field {field:?}: element {i} ({v}) is not a number"))
-        })
-        .collect()
-}
-
 /// Reads and prices the file a `--dist` spec names (tables, transition matrices), if any.
 pub fn file_data(dist: &DistSpec) -> anyhow::Result<Option<FileData>> {
     let Some(path) = dist.file() else {
         return Ok(None);
     };
     let text = fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
-    let value: Value =
-        serde_json::from_str(&text).with_context(|| format!("{path}: malformed JSON"))?;
-    let data = match dist {
-        DistSpec::Table { .. } => table_data(&value).with_context(|| path.to_string())?,
-        _ => matrix_data(&value).with_context(|| path.to_string())?,
-    };
+    let data = unmask_io::read_dist_file(dist, &text).with_context(|| path.to_string())?;
     crate::args::budget()
         .check(format!("{dist} as given in {path}"), dist.file_cost(&data))
         .map_err(crate::args::over_budget)?;
@@ -62,36 +43,6 @@ pub fn file_data(dist: &DistSpec) -> anyhow::Result<Option<FileData>> {
 /// Builds a samplable family, reading the file its spec names.
 pub fn build_family(dist: &DistSpec) -> anyhow::Result<Family> {
     Ok(dist.build(file_data(dist)?)?)
-}
-
-fn table_data(value: &Value) -> anyhow::Result<FileData> {
-    let field = |k: &str| {
-        value
-            .get(k)
-            .and_then(Value::as_u64)
-            .ok_or_else(|| anyhow!("field {k:?} must be a positive integer"))
-    };
-    let (q, n) = (field("q")? as usize, field("n")? as usize);
-    let p = number_array(
-        value
-            .get("p")
-            .ok_or_else(|| anyhow!("missing field \"p\""))?,
-        "p",
-    )?;
-    Ok(FileData::Table { q, n, p })
-}
-
-fn matrix_data(value: &Value) -> anyhow::Result<FileData> {
-    let rows = value.get("matrix").unwrap_or(value);
-    let rows = rows.as_array().ok_or_else(|| {
-        anyhow!("expected a matrix: an array of rows, or {{\"matrix\": [[…], …]}}")
-    })?;
-    let rows = rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| number_array(r, &format!("matrix row {i}")))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(FileData::Matrix(rows))
 }
 
 /// File format for writing curves.

@@ -37,6 +37,7 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 mod curve_file;
+mod dist_file;
 mod report;
 mod shard;
 
@@ -44,7 +45,9 @@ pub use curve_file::{
     CurveFileError, Format, RawCurve, SCHEMA_VERSION, parse_csv, parse_json, read_curve,
     read_curve_in, write_curve,
 };
+pub use dist_file::{DistFileError, read_dist_file};
 pub use report::{
-    CompareReport, CompareRow, FrontierReport, PlanReport, PlanTarget, Point, Series,
+    Bounds, CompareReport, CompareRow, EvalReport, FrontierReport, GuaranteeReport, PlanReport,
+    PlanTarget, Point, Series, StepReport, StochasticEvalReport, VerifyReport,
 };
 pub use shard::{Shard, ShardError, estimate_document, read_estimate};

@@ -211,3 +211,176 @@ impl PlanReport {
         }
     }
 }
+
+/// One step of an evaluated schedule.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepReport {
+    /// 1-based step.
+    pub step: usize,
+    /// Tokens revealed before it.
+    pub start: usize,
+    /// Tokens it reveals.
+    pub count: usize,
+    /// Its share of the expected KL.
+    pub expected_kl: f64,
+}
+
+/// A theory schedule's guarantee (CCL Theorem 9).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GuaranteeReport {
+    /// `"CCL Theorem 9"` or `"CCL Theorem 9, fixed budget"`.
+    pub theorem: &'static str,
+    /// `"tc"` or `"dtc"`.
+    pub kind: &'static str,
+    /// The TC or DTC estimate the schedule was built for (ε-form only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<f64>,
+    /// The target ε (ε-form only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub epsilon: Option<f64>,
+    /// ζ = 1 + ⌈estimate/ε⌉.
+    pub zeta: usize,
+    /// The theorem's bound on the number of steps (ε-form only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_steps: Option<f64>,
+    /// Whether the curve's TC (DTC) is within the estimate (ε-form only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applies: Option<bool>,
+    /// The guaranteed bound on the expected KL for this curve, when it applies.
+    pub expected_kl_bound: Option<f64>,
+}
+
+impl GuaranteeReport {
+    /// The guarantee of a theory schedule on `curve`, in `unit`.
+    pub fn new(g: &unmask_core::Guarantee, curve: &InformationCurve, unit: Unit) -> Self {
+        let bound = g.bound(curve).map(|b| unit.from_nats(b));
+        match *g {
+            unmask_core::Guarantee::Theorem9 {
+                dtc,
+                estimate,
+                epsilon,
+                zeta,
+                max_steps,
+            } => GuaranteeReport {
+                theorem: "CCL Theorem 9",
+                kind: if dtc { "dtc" } else { "tc" },
+                estimate: Some(unit.from_nats(estimate)),
+                epsilon: Some(unit.from_nats(epsilon)),
+                zeta,
+                max_steps: Some(max_steps),
+                applies: Some(bound.is_some()),
+                expected_kl_bound: bound,
+            },
+            unmask_core::Guarantee::Budget { dtc, zeta } => GuaranteeReport {
+                theorem: "CCL Theorem 9, fixed budget",
+                kind: if dtc { "dtc" } else { "tc" },
+                estimate: None,
+                epsilon: None,
+                zeta,
+                max_steps: None,
+                applies: None,
+                expected_kl_bound: bound,
+            },
+        }
+    }
+}
+
+/// The bounds beside an exact expected KL.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Bounds {
+    /// Li–Cai's bound (CCL Theorem 31).
+    pub li_cai: f64,
+    /// `(s_max − 1)·Z_n`.
+    pub smax_zn: f64,
+    /// The theory schedule's guarantee, for `tc:`/`dtc:` specs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guarantee: Option<GuaranteeReport>,
+}
+
+/// `unmask eval --json` for a schedule with fixed counts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvalReport {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Sequence length.
+    pub n: usize,
+    /// `"nats"` or `"bits"`.
+    pub unit: &'static str,
+    /// The spec as given.
+    pub spec: String,
+    /// Steps (forward passes, zero-count ones included).
+    pub steps: usize,
+    /// The counts.
+    pub schedule: Vec<usize>,
+    /// Exact expected KL (CCL Theorem 16).
+    pub expected_kl: f64,
+    /// Each step's share.
+    pub per_step: Vec<StepReport>,
+    /// Steps that reveal nothing.
+    pub wasted_steps: usize,
+    /// Bounds and guarantees.
+    pub bounds: Bounds,
+}
+
+/// `unmask eval --json` for MDLM's random counts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StochasticEvalReport {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Sequence length.
+    pub n: usize,
+    /// `"nats"` or `"bits"`.
+    pub unit: &'static str,
+    /// The spec as given.
+    pub spec: String,
+    /// Always true.
+    pub stochastic: bool,
+    /// Passes, noise removal included.
+    pub steps: usize,
+    /// Expected tokens per pass.
+    pub expected_counts: Vec<f64>,
+    /// Exact expected KL over counts and orders.
+    pub expected_kl: f64,
+    /// Expected passes that reveal something.
+    pub expected_busy_steps: f64,
+    /// Expected model calls of MDLM's own loop.
+    pub expected_nfe: f64,
+}
+
+/// `unmask verify --json`: the theory beside Monte Carlo and the sampler's own numbers. Fields
+/// that do not apply (no exact curve, no enumerable law, no entropy) are null.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VerifyReport {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Sequence length.
+    pub n: usize,
+    /// `"nats"` or `"bits"`.
+    pub unit: &'static str,
+    /// The distribution spec.
+    pub dist: String,
+    /// The seed.
+    pub seed: u64,
+    /// Monte Carlo draws.
+    pub samples: usize,
+    /// Theorem 16 on the exact curve.
+    pub exact_expected_kl: Option<f64>,
+    /// Mean of `ln μ(x) − ln ν_cut(x)`.
+    pub mc_expected_kl: Option<f64>,
+    /// Its standard error.
+    pub stderr: Option<f64>,
+    /// Its 95% interval.
+    pub ci95: Option<[f64; 2]>,
+    /// The sampler's exact `KL(μ ‖ ν)` (tiny distributions).
+    pub sampler_kl: Option<f64>,
+    /// Mean forward passes.
+    pub nfe: f64,
+    /// Mean `−ln μ(x)` of the sampler's outputs.
+    pub gen_nll: Option<f64>,
+    /// `H(X)`, exact or Monte Carlo.
+    pub entropy: f64,
+    /// Its standard error when estimated.
+    pub entropy_stderr: Option<f64>,
+    /// Fraction of outputs in the support.
+    pub valid_fraction: f64,
+}

@@ -1,7 +1,6 @@
 //! `unmask eval`: the exact expected KL of one schedule, per step, with bounds.
 
 use anyhow::Context;
-use serde_json::json;
 use unmask_core::{
     Guarantee, ScheduleSpec, Unit, expected_kl, li_cai_bound, smax_bound, step_costs,
 };
@@ -47,28 +46,34 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let li_cai = li_cai_bound(curve, schedule)?;
     let smax = smax_bound(curve, schedule)?;
     let u = |x: f64| unit.from_nats(x);
-    let guarantee = built.guarantee.map(|g| guarantee_json(&g, curve, unit));
     if args.output.json {
-        let mut doc = report::header(curve.len(), unit);
-        doc.insert("spec".into(), json!(args.schedule));
-        doc.insert("steps".into(), json!(schedule.steps()));
-        doc.insert("schedule".into(), json!(schedule.counts()));
-        doc.insert("expected_kl".into(), json!(u(kl)));
-        doc.insert(
-            "per_step".into(),
-            json!(costs.iter().map(|c| json!({
-                "step": c.step, "start": c.start, "count": c.count, "expected_kl": u(c.expected_kl)
-            })).collect::<Vec<_>>()),
-        );
-        doc.insert("wasted_steps".into(), json!(schedule.wasted_steps()));
-        let mut bounds = serde_json::Map::new();
-        bounds.insert("li_cai".into(), json!(u(li_cai)));
-        bounds.insert("smax_zn".into(), json!(u(smax)));
-        if let Some(g) = guarantee {
-            bounds.insert("guarantee".into(), g);
-        }
-        doc.insert("bounds".into(), serde_json::Value::Object(bounds));
-        report::print_json(out, &serde_json::Value::Object(doc))?;
+        let doc = unmask_io::EvalReport {
+            schema_version: unmask_io::SCHEMA_VERSION,
+            n: curve.len(),
+            unit: unit.name(),
+            spec: args.schedule.clone(),
+            steps: schedule.steps(),
+            schedule: schedule.counts().to_vec(),
+            expected_kl: u(kl),
+            per_step: costs
+                .iter()
+                .map(|c| unmask_io::StepReport {
+                    step: c.step,
+                    start: c.start,
+                    count: c.count,
+                    expected_kl: u(c.expected_kl),
+                })
+                .collect(),
+            wasted_steps: schedule.wasted_steps(),
+            bounds: unmask_io::Bounds {
+                li_cai: u(li_cai),
+                smax_zn: u(smax),
+                guarantee: built
+                    .guarantee
+                    .map(|g| unmask_io::GuaranteeReport::new(&g, curve, unit)),
+            },
+        };
+        report::print_json(out, &serde_json::to_value(doc)?)?;
         return Ok(());
     }
     writeln!(out, "{}, schedule {}", loaded.describe(unit), args.schedule)?;
@@ -112,38 +117,6 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     }
     write!(out, "{}", t.render())?;
     Ok(())
-}
-
-fn guarantee_json(
-    g: &Guarantee,
-    curve: &unmask_core::InformationCurve,
-    unit: Unit,
-) -> serde_json::Value {
-    let bound = g.bound(curve).map(|b| unit.from_nats(b));
-    match *g {
-        Guarantee::Theorem9 {
-            dtc,
-            estimate,
-            epsilon,
-            zeta,
-            max_steps,
-        } => json!({
-            "theorem": "CCL Theorem 9",
-            "kind": if dtc { "dtc" } else { "tc" },
-            "estimate": unit.from_nats(estimate),
-            "epsilon": unit.from_nats(epsilon),
-            "zeta": zeta,
-            "max_steps": max_steps,
-            "applies": bound.is_some(),
-            "expected_kl_bound": bound,
-        }),
-        Guarantee::Budget { dtc, zeta } => json!({
-            "theorem": "CCL Theorem 9, fixed budget",
-            "kind": if dtc { "dtc" } else { "tc" },
-            "zeta": zeta,
-            "expected_kl_bound": bound,
-        }),
-    }
 }
 
 fn guarantee_text(g: &Guarantee, curve: &unmask_core::InformationCurve, unit: Unit) -> String {
@@ -204,15 +177,19 @@ fn stochastic(args: Args, unit: Unit, out: &mut dyn std::io::Write) -> anyhow::R
     let calls = schedule.expected_model_calls(curve.len());
     let u = |x: f64| unit.from_nats(x);
     if args.output.json {
-        let mut doc = report::header(curve.len(), unit);
-        doc.insert("spec".into(), json!(args.schedule));
-        doc.insert("stochastic".into(), json!(true));
-        doc.insert("steps".into(), json!(schedule.passes()));
-        doc.insert("expected_counts".into(), json!(counts));
-        doc.insert("expected_kl".into(), json!(u(kl)));
-        doc.insert("expected_busy_steps".into(), json!(busy));
-        doc.insert("expected_nfe".into(), json!(calls));
-        report::print_json(out, &serde_json::Value::Object(doc))?;
+        let doc = unmask_io::StochasticEvalReport {
+            schema_version: unmask_io::SCHEMA_VERSION,
+            n: curve.len(),
+            unit: unit.name(),
+            spec: args.schedule.clone(),
+            stochastic: true,
+            steps: schedule.passes(),
+            expected_counts: counts.clone(),
+            expected_kl: u(kl),
+            expected_busy_steps: busy,
+            expected_nfe: calls,
+        };
+        report::print_json(out, &serde_json::to_value(doc)?)?;
         return Ok(());
     }
     writeln!(

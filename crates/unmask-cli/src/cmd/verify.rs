@@ -1,6 +1,5 @@
 //! `unmask verify`: the theory's numbers against simulation.
 
-use serde_json::json;
 use unmask_core::{
     Moments, Rule, Runs, Unit, exact_law, exact_output_law, expected_kl, kl_divergence,
     mc_expected_kl, mc_expected_kl_binomial, sample_batch, stream,
@@ -76,27 +75,25 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     };
     let codes = p.family.is_codeword(&samples[0].tokens).is_some();
     if args.output.json {
-        let mut doc = report::header(unmask_core::Oracle::len(&p.family), unit);
-        doc.insert("dist".into(), json!(p.dist.to_string()));
-        doc.insert("seed".into(), json!(seed));
-        doc.insert("samples".into(), json!(m));
-        doc.insert("exact_expected_kl".into(), json!(exact.map(u)));
-        doc.insert("mc_expected_kl".into(), json!(mc.map(|x| u(x.mean()))));
-        doc.insert("stderr".into(), json!(mc.map(|x| u(x.stderr()))));
-        doc.insert(
-            "ci95".into(),
-            json!(mc.map(|x| [u(x.ci95().0), u(x.ci95().1)])),
-        );
-        doc.insert(
-            "sampler_kl".into(),
-            json!(sampler_kl.map(u).and_then(report::finite)),
-        );
-        doc.insert("nfe".into(), json!(nfe));
-        doc.insert("gen_nll".into(), json!(report::finite(u(gen_nll.mean()))));
-        doc.insert("entropy".into(), json!(u(entropy.0)));
-        doc.insert("entropy_stderr".into(), json!(entropy.1.map(u)));
-        doc.insert("valid_fraction".into(), json!(valid));
-        report::print_json(out, &serde_json::Value::Object(doc))?;
+        let doc = unmask_io::VerifyReport {
+            schema_version: unmask_io::SCHEMA_VERSION,
+            n: unmask_core::Oracle::len(&p.family),
+            unit: unit.name(),
+            dist: p.dist.to_string(),
+            seed,
+            samples: m,
+            exact_expected_kl: exact.map(u),
+            mc_expected_kl: mc.map(|x| u(x.mean())),
+            stderr: mc.map(|x| u(x.stderr())),
+            ci95: mc.map(|x| [u(x.ci95().0), u(x.ci95().1)]),
+            sampler_kl: sampler_kl.map(u).and_then(report::finite),
+            nfe,
+            gen_nll: report::finite(u(gen_nll.mean())),
+            entropy: u(entropy.0),
+            entropy_stderr: entropy.1.map(u),
+            valid_fraction: valid,
+        };
+        report::print_json(out, &serde_json::to_value(doc)?)?;
         return Ok(());
     }
     writeln!(
