@@ -61,7 +61,6 @@ pub mod sampler;
 pub mod schedule;
 pub mod spec;
 pub mod stats;
-pub mod stochastic;
 pub mod tol;
 pub mod verify;
 

@@ -19,11 +19,11 @@ use crate::dist::Family;
 use crate::kl::LengthMismatch;
 use crate::num::binomial;
 use crate::oracle::{MASK, Oracle};
+use crate::preset::BinomialSchedule;
 use crate::sampler::rules::argmax_value;
 use crate::sampler::{Reveal, Rule};
 use crate::schedule::Schedule;
 use crate::stats::{Moments, Runs};
-use crate::stochastic::BinomialSchedule;
 
 /// Monte Carlo estimate of the expected KL of `schedule` on `family` with `samples` draws
 /// (each: one exact draw, one random cut, one oracle call per step). Runs in parallel.

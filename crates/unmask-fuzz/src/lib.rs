@@ -60,7 +60,7 @@ pub fn schedule_spec(data: &[u8]) {
             }
         }
     }
-    let _ = unmask_core::stochastic::BinomialSchedule::parse(spec)
+    let _ = unmask_core::preset::BinomialSchedule::parse(spec)
         .map(|b| b.passes() <= 20 && b.expected_kl(&small_curve(n)).is_ok());
 }
 

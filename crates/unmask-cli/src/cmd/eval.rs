@@ -158,7 +158,7 @@ fn guarantee_text(g: &Guarantee, curve: &unmask_core::InformationCurve, unit: Un
 
 /// `--schedule mdlm:…`: random Binomial counts, evaluated exactly in expectation.
 fn stochastic(args: Args, unit: Unit, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
-    let schedule = unmask_core::stochastic::BinomialSchedule::parse(&args.schedule)
+    let schedule = unmask_core::preset::BinomialSchedule::parse(&args.schedule)
         .with_context(|| format!("--schedule {:?}", args.schedule))?;
     let loaded = args.input.load(unit)?;
     let curve = &loaded.curve;

@@ -15,9 +15,13 @@
 //! | [`austin`] | CCL Theorem 10 | singletons, then equal blocks |
 //! | [`sqrt_rule`] | continuum optimum (Lavenant–Zanella) | equal mass of `sqrt(ΔZ)` per step |
 
+mod mdlm;
 mod peers;
 mod theory;
 
+pub use mdlm::{
+    BinomialSchedule, MAX_STEPS as MDLM_MAX_STEPS, MDLM_GRID_EPS, MDLM_NOISE_EPS, Noise,
+};
 pub use peers::{Linspace, constant, cosine, dream, llada, power, pyramid};
 pub(crate) use theory::check_theory;
 pub use theory::{austin, dtc_schedule, sqrt_rule, tc_schedule, theory_budget, zeta_for};

@@ -68,7 +68,7 @@ pub enum Rule {
     },
     /// MDLM's ancestral sampler: at each step every masked token unmasks independently with the
     /// step's probability (one forward pass per step, uncached), then the noise-removal sweep.
-    Binomial(crate::stochastic::BinomialSchedule),
+    Binomial(crate::preset::BinomialSchedule),
 }
 
 /// Why sampling failed.

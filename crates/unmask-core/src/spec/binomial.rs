@@ -1,8 +1,8 @@
 //! MDLM specs, `mdlm:steps=T[,noise=loglinear|cosine][,eps=E][,noise_eps=F]`, built into a
-//! [`BinomialSchedule`] (random Binomial counts; see [`crate::stochastic`]).
+//! [`BinomialSchedule`] (random Binomial counts).
 
 use super::{Params, SpecError};
-use crate::stochastic::{BinomialSchedule, MDLM_GRID_EPS, MDLM_NOISE_EPS, Noise};
+use crate::preset::{BinomialSchedule, MDLM_GRID_EPS, MDLM_NOISE_EPS, Noise};
 
 /// The keys of an `mdlm:` spec.
 pub(crate) const MDLM_KEYS: &[&str] = &["steps", "noise", "eps", "noise_eps"];
@@ -19,7 +19,7 @@ impl BinomialSchedule {
     /// # Example
     ///
     /// ```
-    /// use unmask_core::stochastic::BinomialSchedule;
+    /// use unmask_core::preset::BinomialSchedule;
     /// let s = BinomialSchedule::parse("mdlm:steps=128,noise=cosine")?;
     /// assert_eq!(s.passes(), 129); // 128 steps and the noise-removal pass
     /// # Ok::<(), unmask_core::SpecError>(())

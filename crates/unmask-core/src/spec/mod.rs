@@ -1,6 +1,6 @@
 //! The spec languages: the strings users type (`--schedule`, `--dist`, `--rule`), parsed into
 //! validated requests for the mathematics. Every language shares one grammar,
-//! `NAME[:key=value,…]` ([`Params`]), and one error type ([`SpecError`]) whose messages say what
+//! `NAME[:key=value,…]` (the private `Params`), and one error type ([`SpecError`]) whose messages say what
 //! is wrong with the value; the front ends add the flag or argument it came from.
 //!
 //! | language | module | builds |
@@ -8,7 +8,7 @@
 //! | schedules: counts `3,5,8` or `llada:steps=K,…` | [`schedule`] | a [`crate::Schedule`] |
 //! | distributions: `markov:n=N,q=Q,stay=P`, … | [`dist`] | a [`crate::Family`] or a closed-form curve |
 //! | sampler rules: `eb:gamma=G`, `confidence`, … | [`rule`] | a [`crate::Rule`] |
-//! | MDLM's random counts: `mdlm:steps=T,…` | [`binomial`] | a [`crate::stochastic::BinomialSchedule`] |
+//! | MDLM's random counts: `mdlm:steps=T,…` | [`binomial`] | a [`crate::preset::BinomialSchedule`] |
 //!
 //! The mathematics does not import this module; this module imports the mathematics. The parsers
 //! never panic on any input (property tests and the fuzz targets in `fuzz/`).

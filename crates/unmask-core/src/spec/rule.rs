@@ -64,7 +64,7 @@ impl Rule {
         Ok(match name {
             "mdlm" => {
                 refuses_schedule(&schedule)?;
-                Rule::Binomial(crate::stochastic::BinomialSchedule::parse(
+                Rule::Binomial(crate::preset::BinomialSchedule::parse(
                     rule.unwrap_or_default(),
                 )?)
             }

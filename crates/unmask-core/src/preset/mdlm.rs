@@ -39,7 +39,9 @@ pub enum Noise {
     Cosine,
 }
 
-/// A schedule with Binomial counts (see the [module docs](self)).
+/// A schedule with Binomial counts: step i reveals each masked token with probability `p_i`,
+/// then a final sweep reveals the rest. Its expected KL over counts and orders is Theorem 16
+/// averaged over the law of the counts, computed exactly ([`BinomialSchedule::expected_kl`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BinomialSchedule {
     probs: Vec<f64>,
@@ -94,7 +96,7 @@ impl BinomialSchedule {
     /// # Example
     ///
     /// ```
-    /// use unmask_core::stochastic::{BinomialSchedule, Noise};
+    /// use unmask_core::preset::{BinomialSchedule, Noise};
     /// use unmask_core::DistSpec;
     /// let s = BinomialSchedule::mdlm(64, Noise::LogLinear, 1e-5, 1e-3)?;
     /// let parity = DistSpec::parse("parity:n=32")?.closed_curve().unwrap();
@@ -252,7 +254,7 @@ impl BinomialSchedule {
     /// # Example
     ///
     /// ```
-    /// use unmask_core::stochastic::{BinomialSchedule, Noise};
+    /// use unmask_core::preset::{BinomialSchedule, Noise};
     /// // One step: the call of step 0 and the noise removal's.
     /// let s = BinomialSchedule::mdlm(1, Noise::LogLinear, 1e-5, 1e-3)?;
     /// assert_eq!(s.expected_model_calls(8), 2.0);
