@@ -273,7 +273,7 @@ impl Sampling {
         rule.check::<std::convert::Infallible>(n)
             .context("--schedule")?;
         let (calls, rows) = rule.worst_case_calls(n);
-        let shape = unmask_core::spec::SamplingShape {
+        let shape = unmask_core::SamplingShape {
             samples: self.samples,
             calls,
             rows,

@@ -1,19 +1,3 @@
-//! Comparison of today's schedules with the optimum at the same step budget.
-//!
-//! For a budget K, every preset that takes a step count ([`Baseline`]) is built at K and
-//! evaluated exactly. Its `steps_to_match_optimal` is the smallest K' ≤ n at which the preset's
-//! expected KL is at most the optimal expected KL at K: the number of forward passes the preset
-//! needs to be as good as the optimum with K — the speed-up a user gains by switching.
-//!
-//! # Search
-//!
-//! No schedule with K' steps beats the optimum with K', and the optimum is non-increasing in K',
-//! so K' starts at `m*`, the fewest steps at which the optimum itself reaches the target. From
-//! there, for `n ≤` [`SCAN_LIMIT`] every K' is tried in order (exact: the smallest K' is found
-//! even when a preset's error is not monotone in K'); above it, K' doubles until it matches and
-//! a bisection finds the boundary, which is exact when the preset's error is non-increasing in K'
-//! (as it is for every preset on smooth curves) and costs O(log n) evaluations instead of O(n).
-
 use crate::curve::InformationCurve;
 use crate::kl::expected_kl;
 use crate::optimize::{self, Method};
@@ -203,6 +187,22 @@ pub struct Comparison {
 /// assert_eq!(uniform.steps_to_match_optimal, Some(33));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// Comparison of today's schedules with the optimum at the same step budget.
+///
+/// For a budget K, every preset that takes a step count ([`Baseline`]) is built at K and
+/// evaluated exactly. Its `steps_to_match_optimal` is the smallest K' ≤ n at which the preset's
+/// expected KL is at most the optimal expected KL at K: the number of forward passes the preset
+/// needs to be as good as the optimum with K — the speed-up a user gains by switching.
+///
+/// # Search
+///
+/// No schedule with K' steps beats the optimum with K', and the optimum is non-increasing in K',
+/// so K' starts at `m*`, the fewest steps at which the optimum itself reaches the target. From
+/// there, for `n ≤` [`SCAN_LIMIT`] every K' is tried in order (exact: the smallest K' is found
+/// even when a preset's error is not monotone in K'); above it, K' doubles until it matches and
+/// a bisection finds the boundary, which is exact when the preset's error is non-increasing in K'
+/// (as it is for every preset on smooth curves) and costs O(log n) evaluations instead of O(n).
 pub fn compare(curve: &InformationCurve, steps: usize) -> Result<Comparison, SpecError> {
     let optimum = optimize::optimal_schedule(curve, steps, Method::Lagrangian)?;
     let target = optimum.expected_kl;

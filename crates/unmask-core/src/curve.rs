@@ -1,41 +1,3 @@
-//! The information curve Z of a distribution, the quantity every schedule is judged by.
-//!
-//! # Definitions
-//!
-//! For a distribution μ over Σⁿ, the information curve (CCL Definition 3) is
-//!
-//! ```text
-//! Z_j = E_{|S| = j−1, i ∉ S} I(X_i ; X_S)        j = 1..n   (S uniform, i uniform outside S)
-//!     = H̄_1 + H̄_{j−1} − H̄_j                     (Lemma 13, H̄_i = mean of H(X_S) over |S| = i)
-//! ```
-//!
-//! It is the average information one new token shares with j − 1 revealed random tokens. By Han's
-//! inequality `0 = Z_1 ≤ Z_2 ≤ … ≤ Z_n ≤ H̄_1 ≤ ln q`. Its areas are the two correlations of μ
-//! (Lemma 8):
-//!
-//! ```text
-//! TC  = Σ_j Z_j                  (area under the curve)
-//! DTC = n·Z_n − TC               (area above it, capped at Z_n)
-//! Σ_i I(X_i ; X_−i) = n·Z_n = TC + DTC
-//! ```
-//!
-//! What a model's masked loss measures is the entropy profile `h(t) = E H(X_i | X_S)` with
-//! `|S| = t`, and `Z_{t+1} = h(0) − h(t)`.
-//!
-//! # Conventions
-//!
-//! Values are in **nats**. The code stores the curve 0-based: `z()[j − 1]` is the paper's `Z_j`.
-//! Error variants report the paper's 1-based index `j`.
-//!
-//! # Design
-//!
-//! [`InformationCurve`] is valid by construction: finite, `Z_1 = 0`, non-negative and
-//! non-decreasing. We chose to remove violations smaller than [`tol::CURVE_ABS`] (rounding noise
-//! of exact computations) in the constructor and to reject anything larger, because every
-//! algorithm downstream (the Monge property of the optimiser in particular) relies on exact
-//! monotonicity. Noisy estimates are repaired only on request, with [`InformationCurve::repair`],
-//! which reports how far it moved the data.
-
 use std::fmt;
 use std::str::FromStr;
 
@@ -182,7 +144,45 @@ pub enum CurveError {
     },
 }
 
-/// A validated information curve `Z_1..Z_n` in nats (see the [module docs](self)).
+/// A validated information curve `Z_1..Z_n` in nats.
+///
+/// The information curve Z of a distribution, the quantity every schedule is judged by.
+///
+/// # Definitions
+///
+/// For a distribution μ over Σⁿ, the information curve (CCL Definition 3) is
+///
+/// ```text
+/// Z_j = E_{|S| = j−1, i ∉ S} I(X_i ; X_S)        j = 1..n   (S uniform, i uniform outside S)
+///     = H̄_1 + H̄_{j−1} − H̄_j                     (Lemma 13, H̄_i = mean of H(X_S) over |S| = i)
+/// ```
+///
+/// It is the average information one new token shares with j − 1 revealed random tokens. By Han's
+/// inequality `0 = Z_1 ≤ Z_2 ≤ … ≤ Z_n ≤ H̄_1 ≤ ln q`. Its areas are the two correlations of μ
+/// (Lemma 8):
+///
+/// ```text
+/// TC  = Σ_j Z_j                  (area under the curve)
+/// DTC = n·Z_n − TC               (area above it, capped at Z_n)
+/// Σ_i I(X_i ; X_−i) = n·Z_n = TC + DTC
+/// ```
+///
+/// What a model's masked loss measures is the entropy profile `h(t) = E H(X_i | X_S)` with
+/// `|S| = t`, and `Z_{t+1} = h(0) − h(t)`.
+///
+/// # Conventions
+///
+/// Values are in **nats**. The code stores the curve 0-based: `z()[j − 1]` is the paper's `Z_j`.
+/// Error variants report the paper's 1-based index `j`.
+///
+/// # Design
+///
+/// [`InformationCurve`] is valid by construction: finite, `Z_1 = 0`, non-negative and
+/// non-decreasing. We chose to remove violations smaller than [`tol::CURVE_ABS`] (rounding noise
+/// of exact computations) in the constructor and to reject anything larger, because every
+/// algorithm downstream (the Monge property of the optimiser in particular) relies on exact
+/// monotonicity. Noisy estimates are repaired only on request, with [`InformationCurve::repair`],
+/// which reports how far it moved the data.
 ///
 /// # Example
 ///

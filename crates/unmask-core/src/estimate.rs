@@ -1,11 +1,3 @@
-//! Curve estimation from a model's point of view: the entropy profile
-//! `h(t) = E H(X_i | X_S)`, `|S| = t`, estimated from draws and oracle calls only, as one would
-//! with a trained model and a data set: the mean predicted entropy of the masked positions, and
-//! the cross-entropy `−ln p(x_i)`. Both give `Ẑ_{t+1} = ĥ(0) − ĥ(t)` (`docs/theory.md` §6); the
-//! same draw and order serve every t, so the differences have small variance. Results carry
-//! sums and sums of squares so that shards computed on different machines merge exactly
-//! ([`ProfileEstimate::merge`]).
-
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 
@@ -118,8 +110,8 @@ impl ProfileEstimate {
 /// # Example
 ///
 /// ```
-/// assert_eq!(unmask_core::estimate::grid(9, 4), vec![0, 2, 4, 6, 8]);
-/// assert_eq!(unmask_core::estimate::grid(3, 8), vec![0, 1, 2]);
+/// assert_eq!(unmask_core::estimation_grid(9, 4), vec![0, 2, 4, 6, 8]);
+/// assert_eq!(unmask_core::estimation_grid(3, 8), vec![0, 1, 2]);
 /// ```
 pub fn grid(n: usize, points: usize) -> Vec<usize> {
     let points = points.max(1);
@@ -143,6 +135,14 @@ pub fn grid(n: usize, points: usize) -> Vec<usize> {
 /// # Panics
 ///
 /// If a grid value is ≥ n or a draw has the wrong length.
+///
+/// Curve estimation from a model's point of view: the entropy profile
+/// `h(t) = E H(X_i | X_S)`, `|S| = t`, estimated from draws and oracle calls only, as one would
+/// with a trained model and a data set: the mean predicted entropy of the masked positions, and
+/// the cross-entropy `−ln p(x_i)`. Both give `Ẑ_{t+1} = ĥ(0) − ĥ(t)` (`docs/theory.md` §6); the
+/// same draw and order serve every t, so the differences have small variance. Results carry
+/// sums and sums of squares so that shards computed on different machines merge exactly
+/// ([`ProfileEstimate::merge`]).
 pub fn estimate_profile<O: Oracle>(
     oracle: &O,
     draw: impl Fn(&mut rand_chacha::ChaCha8Rng) -> Vec<u32> + Sync,

@@ -1,28 +1,3 @@
-//! The exact expected KL error of a schedule, its per-step breakdown, and the known bounds.
-//!
-//! # Definitions
-//!
-//! The random-order sampler cuts a uniformly random permutation of the n positions into blocks
-//! of sizes `s_1..s_k` and draws the tokens of each block independently from their conditional
-//! marginals given the earlier blocks. With `N_0 = 0`, `N_i = s_1 + … + s_i`, CCL Theorem 16
-//! gives the expected KL error over the random cut exactly:
-//!
-//! ```text
-//! E_cut KL(μ ‖ ν_cut) = Σ_i Σ_{j=1..s_i} ( Z_{N_{i−1}+j} − Z_{N_{i−1}+1} )
-//!                     = TC − Σ_i s_i · Z_{N_{i−1}+1}
-//! ```
-//!
-//! It is the L1 error of the left-endpoint step approximation of Z with k pieces (Theorem 4).
-//! A step of size 1 costs 0, one step of size n costs TC, zero-size steps cost nothing. The
-//! sampler's own output law (the mixture over cuts) has `KL(μ ‖ ν) ≤` this value by convexity;
-//! this module computes the expected value over cuts.
-//!
-//! # Numerics
-//!
-//! [`expected_kl`] sums the non-negative terms `Z_{N+j} − Z_{N+1}` with compensated summation,
-//! so the result is accurate to a few ulps of itself even when it is tiny next to TC (the second
-//! form, a difference of two large sums, would lose that).
-
 use crate::curve::InformationCurve;
 use crate::num::{self, Sum};
 use crate::schedule::Schedule;
@@ -78,6 +53,31 @@ pub(crate) fn block_cost(z: &[f64], start: usize, count: usize) -> f64 {
 /// assert!((kl(vec![1, 3]) - 2.0 * l5).abs() < 1e-15); // 4.644 bits = TC
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// The exact expected KL error of a schedule, its per-step breakdown, and the known bounds.
+///
+/// # Definitions
+///
+/// The random-order sampler cuts a uniformly random permutation of the n positions into blocks
+/// of sizes `s_1..s_k` and draws the tokens of each block independently from their conditional
+/// marginals given the earlier blocks. With `N_0 = 0`, `N_i = s_1 + … + s_i`, CCL Theorem 16
+/// gives the expected KL error over the random cut exactly:
+///
+/// ```text
+/// E_cut KL(μ ‖ ν_cut) = Σ_i Σ_{j=1..s_i} ( Z_{N_{i−1}+j} − Z_{N_{i−1}+1} )
+///                     = TC − Σ_i s_i · Z_{N_{i−1}+1}
+/// ```
+///
+/// It is the L1 error of the left-endpoint step approximation of Z with k pieces (Theorem 4).
+/// A step of size 1 costs 0, one step of size n costs TC, zero-size steps cost nothing. The
+/// sampler's own output law (the mixture over cuts) has `KL(μ ‖ ν) ≤` this value by convexity;
+/// this module computes the expected value over cuts.
+///
+/// # Numerics
+///
+/// [`expected_kl`] sums the non-negative terms `Z_{N+j} − Z_{N+1}` with compensated summation,
+/// so the result is accurate to a few ulps of itself even when it is tiny next to TC (the second
+/// form, a difference of two large sums, would lose that).
 pub fn expected_kl(curve: &InformationCurve, schedule: &Schedule) -> Result<f64, LengthMismatch> {
     check(curve, schedule)?;
     Ok(blocks_cost(curve.z(), schedule.blocks()))

@@ -47,30 +47,36 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 #![cfg_attr(not(test), warn(unused_crate_dependencies))]
 
+// One public path per item: the concepts' modules are private and their items are re-exported
+// here; `budget`, `preset` and `tol` are namespaces whose items live only under their name.
 pub mod budget;
-pub mod compare;
-pub mod curve;
-pub mod dist;
-pub mod estimate;
-pub mod kl;
+mod compare;
+mod curve;
+mod dist;
+mod estimate;
+mod kl;
 mod num;
-pub mod optimize;
-pub mod oracle;
+mod optimize;
+mod oracle;
 pub mod preset;
-pub mod sampler;
-pub mod schedule;
-pub mod spec;
-pub mod stats;
+mod sampler;
+mod schedule;
+mod spec;
+mod stats;
 pub mod tol;
-pub mod verify;
+mod verify;
 
-pub use compare::{Baseline, Comparison, Row, SCAN_LIMIT, compare, preset_frontier};
+pub use compare::{
+    Baseline, Comparison, Row, SCAN_LIMIT, compare, compare_cost, frontier_cost, preset_frontier,
+};
 pub use curve::{CurveError, InformationCurve, Repair, Unit, UnitError};
 pub use dist::{
     CODE_ENUMERATE_MAX, ChainError, Code, Family, Hmm, Markov, Mixture, Product, Reference, Repeat,
     TABLE_MAX, Table, TableError, Transition,
 };
-pub use estimate::{Loss, MergeError, PointEstimate, ProfileEstimate, estimate_profile};
+pub use estimate::{
+    Loss, MergeError, PointEstimate, ProfileEstimate, estimate_profile, grid as estimation_grid,
+};
 pub use kl::{
     LengthMismatch, StepCost, expected_kl, li_cai_bound, smax_bound, step_costs, theorem9_max_steps,
 };
@@ -79,13 +85,15 @@ pub use optimize::{
     optimal_schedule,
 };
 pub use oracle::{Counting, MASK, Oracle};
-pub use preset::PresetError;
 pub use sampler::{Rule, Sample, SampleError, sample, sample_batch, stream};
 pub use schedule::{Schedule, ScheduleError};
-pub use spec::SpecError;
 pub use spec::dist::{ChainSpec, DIST_NAMES, DistError, DistSpec, FileData};
 pub use spec::rule::RULE_NAMES;
 pub use spec::schedule::{Built, Guarantee, SCHEDULE_NAMES, ScheduleSpec, Target, Theory};
+pub use spec::{
+    CODE_CURVE_ORDERS, CurveSource, DEFAULT_CURVE_DRAWS, DEFAULT_CURVE_POINTS, SamplingShape,
+    SpecError,
+};
 pub use stats::{Moments, Observe, Runs};
 pub use verify::{
     EXACT_LAW_BUDGET, exact_law, exact_output_law, kl_divergence, mc_expected_kl,

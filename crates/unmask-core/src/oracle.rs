@@ -1,26 +1,26 @@
-//! The conditional-marginal oracle: the contract of one masked-diffusion forward pass.
-//!
-//! # Definitions
-//!
-//! Given a partially revealed sequence `x_T` (masked positions hold [`MASK`]), the oracle
-//! returns, for every queried masked position i, the conditional marginal `μ(X_i = v | x_T)`
-//! over the vocabulary (CCL Definition 11). One call is one forward pass (one NFE). Exact
-//! distributions ([`crate::Family`]) implement it; a trained model is another implementation.
-//!
-//! # Design
-//!
-//! Oracles return probabilities and the sampler draws, so the trait mentions no RNG type (a
-//! neural backend on another `rand` major can implement it). `&self` is immutable and the trait
-//! requires `Sync`, so one oracle serves many sampling threads. When `x_T` has probability 0
-//! under μ the answer is arbitrary; exact oracles return the uniform law, as the paper's
-//! lower-bound section fixes.
-
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The token value of a masked position.
 pub const MASK: u32 = u32::MAX;
 
-/// One forward pass of a masked diffusion model (see the [module docs](self)).
+/// One forward pass of a masked diffusion model.
+///
+/// The conditional-marginal oracle: the contract of one masked-diffusion forward pass.
+///
+/// # Definitions
+///
+/// Given a partially revealed sequence `x_T` (masked positions hold [`MASK`]), the oracle
+/// returns, for every queried masked position i, the conditional marginal `μ(X_i = v | x_T)`
+/// over the vocabulary (CCL Definition 11). One call is one forward pass (one NFE). Exact
+/// distributions ([`crate::Family`]) implement it; a trained model is another implementation.
+///
+/// # Design
+///
+/// Oracles return probabilities and the sampler draws, so the trait mentions no RNG type (a
+/// neural backend on another `rand` major can implement it). `&self` is immutable and the trait
+/// requires `Sync`, so one oracle serves many sampling threads. When `x_T` has probability 0
+/// under μ the answer is arbitrary; exact oracles return the uniform law, as the paper's
+/// lower-bound section fixes.
 pub trait Oracle: Sync {
     /// The error of a call; exact oracles use [`std::convert::Infallible`].
     type Error: std::error::Error + Send + Sync + 'static;

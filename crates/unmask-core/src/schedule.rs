@@ -1,18 +1,3 @@
-//! Unmasking schedules: how many tokens each forward pass reveals.
-//!
-//! # Definitions
-//!
-//! A schedule for n tokens is a list of counts `s_1..s_k` with `Σ s_i = n`; `k` is the number
-//! of forward passes (NFE). Its breakpoints are the cumulative counts `N_i = s_1 + … + s_i`
-//! (`N_0 = 0` is implied, `N_k = n`), the number of tokens revealed after step i.
-//!
-//! # Design
-//!
-//! Zero counts are legal: they are forward passes that reveal nothing. Some samplers produce them
-//! (Dream with `steps = n` wastes its first pass, see `docs/peers.md`) and a tool that reproduces
-//! those samplers must be able to represent and report them ([`Schedule::wasted_steps`]). A
-//! schedule must still reveal at least one token in total.
-
 /// Why a list of counts is not a schedule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -63,6 +48,21 @@ pub enum ScheduleError {
 /// assert_eq!(Schedule::from_breakpoints(8, &[4, 4, 7, 8])?, s);
 /// # Ok::<(), unmask_core::ScheduleError>(())
 /// ```
+///
+/// Unmasking schedules: how many tokens each forward pass reveals.
+///
+/// # Definitions
+///
+/// A schedule for n tokens is a list of counts `s_1..s_k` with `Σ s_i = n`; `k` is the number
+/// of forward passes (NFE). Its breakpoints are the cumulative counts `N_i = s_1 + … + s_i`
+/// (`N_0 = 0` is implied, `N_k = n`), the number of tokens revealed after step i.
+///
+/// # Design
+///
+/// Zero counts are legal: they are forward passes that reveal nothing. Some samplers produce them
+/// (Dream with `steps = n` wastes its first pass, see `docs/peers.md`) and a tool that reproduces
+/// those samplers must be able to represent and report them ([`Schedule::wasted_steps`]). A
+/// schedule must still reveal at least one token in total.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Schedule {
     counts: Vec<usize>,

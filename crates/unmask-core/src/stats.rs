@@ -1,7 +1,3 @@
-//! Running sums with standard errors ([`Moments`]), the options of a Monte Carlo run
-//! ([`Runs`]) and its progress reports ([`Observe`]): what the verification and estimation
-//! modules share.
-
 /// Progress reports from long computations (the core never prints; a CLI draws a bar).
 ///
 /// Called from worker threads, hence `Sync`; the default does nothing.
@@ -16,6 +12,10 @@ pub trait Observe: Sync {
 impl Observe for () {}
 
 /// Running sums of a quantity: count, Σ v, Σ v². Mergeable.
+///
+/// Running sums with standard errors ([`Moments`]), the options of a Monte Carlo run
+/// ([`Runs`]) and its progress reports ([`Observe`]): what the verification and estimation
+/// modules share.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Moments {
     /// Number of values.
@@ -75,7 +75,7 @@ impl Moments {
 /// # Example
 ///
 /// ```
-/// use unmask_core::stats::Runs;
+/// use unmask_core::Runs;
 /// let runs = Runs::new(2000, 7).first(2000);
 /// assert_eq!((runs.samples, runs.seed, runs.first), (2000, 7, 2000));
 /// ```

@@ -1,14 +1,3 @@
-//! Checking the theory by simulation and enumeration.
-//!
-//! - [`mc_expected_kl`]: the expected KL of a schedule estimated as the mean of
-//!   `ln μ(x) − ln ν_cut(x)` over `x ~ μ` and a random cut, where
-//!   `ν_cut(x) = Π_i Π_{j ∈ S_i} μ(x_j | x_{T_i})` (CCL Definition 14); its expectation is
-//!   exactly the value of [`crate::expected_kl`] (Theorem 16).
-//! - [`exact_output_law`]: the exact law ν of a sampler on a tiny distribution, by recursion
-//!   over partial assignments, hence the sampler's own `KL(μ ‖ ν)` (≤ the expected KL for
-//!   random-order samplers, by convexity). Each step is decided by the same rule functions the
-//!   sampler runs ([`crate::sampler`]), so the enumeration cannot drift from the sampler.
-
 use std::collections::HashMap;
 
 use rand::RngExt;
@@ -36,7 +25,7 @@ use crate::stats::{Moments, Runs};
 ///
 /// ```
 /// use unmask_core::{expected_kl, mc_expected_kl, DistSpec, Schedule};
-/// use unmask_core::stats::Runs;
+/// use unmask_core::Runs;
 /// let d = DistSpec::parse("markov:n=10,q=3,stay=0.8")?.build(None)?;
 /// let s = Schedule::from_counts(vec![4, 3, 3])?;
 /// let mc = mc_expected_kl(&d, &s, Runs::new(4000, 1))?;
@@ -44,6 +33,17 @@ use crate::stats::{Moments, Runs};
 /// assert!((mc.mean() - exact).abs() < 4.0 * mc.stderr());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+///
+/// Checking the theory by simulation and enumeration.
+///
+/// - [`mc_expected_kl`]: the expected KL of a schedule estimated as the mean of
+///   `ln μ(x) − ln ν_cut(x)` over `x ~ μ` and a random cut, where
+///   `ν_cut(x) = Π_i Π_{j ∈ S_i} μ(x_j | x_{T_i})` (CCL Definition 14); its expectation is
+///   exactly the value of [`crate::expected_kl`] (Theorem 16).
+/// - [`exact_output_law`]: the exact law ν of a sampler on a tiny distribution, by recursion
+///   over partial assignments, hence the sampler's own `KL(μ ‖ ν)` (≤ the expected KL for
+///   random-order samplers, by convexity). Each step is decided by the same rule functions the
+///   sampler runs ([`crate::sample`]), so the enumeration cannot drift from the sampler.
 pub fn mc_expected_kl(
     family: &Family,
     schedule: &Schedule,

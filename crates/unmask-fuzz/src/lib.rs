@@ -88,7 +88,7 @@ pub fn dist_spec(data: &[u8]) {
         return;
     };
     let rule = Rule::RandomOrder(schedule);
-    let shape = unmask_core::spec::SamplingShape {
+    let shape = unmask_core::SamplingShape {
         samples: 1,
         calls: n,
         rows: 1,

@@ -37,7 +37,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
                 curve.len(),
                 args.steps
             ),
-            unmask_core::compare::compare_cost(curve.len()) + report,
+            unmask_core::compare_cost(curve.len()) + report,
         )
         .map_err(crate::args::over_budget)?;
     let cmp = compare(curve, args.steps)?;

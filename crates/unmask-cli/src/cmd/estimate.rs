@@ -50,7 +50,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     if n < 2 {
         bail!("--dist: estimation needs n ≥ 2");
     }
-    let ts = unmask_core::estimate::grid(n, args.points);
+    let ts = unmask_core::estimation_grid(n, args.points);
     // Each draw makes one oracle call per grid point, over the masked positions.
     let calls = args.samples as f64 * ts.len() as f64;
     budget

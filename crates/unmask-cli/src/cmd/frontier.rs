@@ -39,7 +39,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     crate::args::budget()
         .check(
             format!("the frontier of n = {n} at {} step counts", grid.len()),
-            unmask_core::compare::frontier_cost(n, grid.len()),
+            unmask_core::frontier_cost(n, grid.len()),
         )
         .map_err(crate::args::over_budget)?;
     let all = plot::series(curve, &grid, false)?;

@@ -1,50 +1,3 @@
-//! Optimal schedules: the k-step optimum, the fewest steps for an error target, the frontier.
-//!
-//! # Definitions
-//!
-//! With `z[a] = Z_{a+1}` (0-based) and prefix sums `P[m] = z[0] + … + z[m−1]`, a step that
-//! reveals the tokens of 0-based reveal indices `a..b−1` costs
-//!
-//! ```text
-//! c(a, b) = Σ_{j=a}^{b−1} (z[j] − z[a]) = P[b] − P[a] − (b − a)·z[a]
-//! ```
-//!
-//! and a schedule costs the sum over its steps (CCL Theorem 4). The optimal k-step cost is
-//! `F_k = min over 0 = N_0 < N_1 < … < N_k = n of Σ_i c(N_{i−1}, N_i)`.
-//!
-//! Because Z is non-decreasing, c is **Monge**: for `a ≤ a' ≤ b ≤ b'`,
-//! `c(a, b) + c(a', b') − c(a, b') − c(a', b) = (b' − b)(z[a] − z[a']) ≤ 0`. Hence `F_k` is
-//! convex and non-increasing in k, optimal split points are monotone, and the Lagrangian
-//! relaxation (a penalty λ per step) reaches every k.
-//!
-//! # Algorithms ([`Method`])
-//!
-//! - [`Method::Lagrangian`] (default): for a penalty λ the best schedule with any number of
-//!   steps satisfies `G(m) = λ + P[m] + min_{a<m} (G(a) − P[a] + a·z[a] − m·z[a])`, a lower
-//!   envelope of lines with non-increasing slopes `−z[a]` queried at increasing m, solved in
-//!   O(n) with a monotone convex hull. λ is searched on the convex frontier: a first probe
-//!   at the continuum estimate `λ ≈ C²/(2k²)` (`C = Σ sqrt(ΔZ)`), then power-law steps
-//!   (`λ ∝ k^−α`, α fitted in log–log through the two probed ends of the bracket) alternating
-//!   with chord steps (the slope between the two frontier points that bracket k: a chord probe
-//!   either lands on k, finds a new frontier vertex, or proves the bracket collinear). When the
-//!   bracketing points `p < k < q` are optimal for the same λ, the answer is spliced from them:
-//!   walking both paths, a step of the q-path nested in a step of the p-path exists where the
-//!   q-path's prefix and the p-path's suffix have exactly k steps, and by the Monge inequality
-//!   it is optimal. Total O(n · probes), typically 2–12 probes; memory O(n).
-//! - [`Method::DivideConquer`]: the layered DP `F_t(m) = min_a F_{t−1}(a) + c(a, m)` with
-//!   monotone argmins found by divide and conquer, O(k·n·log n) time, O(k·n) memory.
-//! - [`Method::BruteForce`]: the same DP scanning every split, O(k·n²). The reference.
-//!
-//! # Tie-breaking
-//!
-//! Several schedules can share the optimal cost (flat stretches of Z). The DP methods return,
-//! among them, the one whose last step starts earliest, recursively (smallest split index).
-//! The Lagrangian method returns a *balanced* optimal schedule: steps inside one flat stretch
-//! of Z are made equal (larger first), and each boundary is then moved toward equal
-//! neighbouring steps while the cost stays optimal (within [`tol::ABS`]` · max(1, TC)`). For
-//! parity with 16 steps that is `17 × 15, 1` rather than an arbitrary optimal cut. All methods
-//! agree on the cost.
-
 mod dp;
 mod lagrangian;
 
@@ -56,7 +9,54 @@ use crate::tol;
 use dp::layered_dp;
 use lagrangian::Search;
 
-/// Which algorithm computes the optimal schedule (see the [module docs](self)).
+/// Which algorithm computes the optimal schedule.
+///
+/// Optimal schedules: the k-step optimum, the fewest steps for an error target, the frontier.
+///
+/// # Definitions
+///
+/// With `z[a] = Z_{a+1}` (0-based) and prefix sums `P[m] = z[0] + … + z[m−1]`, a step that
+/// reveals the tokens of 0-based reveal indices `a..b−1` costs
+///
+/// ```text
+/// c(a, b) = Σ_{j=a}^{b−1} (z[j] − z[a]) = P[b] − P[a] − (b − a)·z[a]
+/// ```
+///
+/// and a schedule costs the sum over its steps (CCL Theorem 4). The optimal k-step cost is
+/// `F_k = min over 0 = N_0 < N_1 < … < N_k = n of Σ_i c(N_{i−1}, N_i)`.
+///
+/// Because Z is non-decreasing, c is **Monge**: for `a ≤ a' ≤ b ≤ b'`,
+/// `c(a, b) + c(a', b') − c(a, b') − c(a', b) = (b' − b)(z[a] − z[a']) ≤ 0`. Hence `F_k` is
+/// convex and non-increasing in k, optimal split points are monotone, and the Lagrangian
+/// relaxation (a penalty λ per step) reaches every k.
+///
+/// # Algorithms ([`Method`])
+///
+/// - [`Method::Lagrangian`] (default): for a penalty λ the best schedule with any number of
+///   steps satisfies `G(m) = λ + P[m] + min_{a<m} (G(a) − P[a] + a·z[a] − m·z[a])`, a lower
+///   envelope of lines with non-increasing slopes `−z[a]` queried at increasing m, solved in
+///   O(n) with a monotone convex hull. λ is searched on the convex frontier: a first probe
+///   at the continuum estimate `λ ≈ C²/(2k²)` (`C = Σ sqrt(ΔZ)`), then power-law steps
+///   (`λ ∝ k^−α`, α fitted in log–log through the two probed ends of the bracket) alternating
+///   with chord steps (the slope between the two frontier points that bracket k: a chord probe
+///   either lands on k, finds a new frontier vertex, or proves the bracket collinear). When the
+///   bracketing points `p < k < q` are optimal for the same λ, the answer is spliced from them:
+///   walking both paths, a step of the q-path nested in a step of the p-path exists where the
+///   q-path's prefix and the p-path's suffix have exactly k steps, and by the Monge inequality
+///   it is optimal. Total O(n · probes), typically 2–12 probes; memory O(n).
+/// - [`Method::DivideConquer`]: the layered DP `F_t(m) = min_a F_{t−1}(a) + c(a, m)` with
+///   monotone argmins found by divide and conquer, O(k·n·log n) time, O(k·n) memory.
+/// - [`Method::BruteForce`]: the same DP scanning every split, O(k·n²). The reference.
+///
+/// # Tie-breaking
+///
+/// Several schedules can share the optimal cost (flat stretches of Z). The DP methods return,
+/// among them, the one whose last step starts earliest, recursively (smallest split index).
+/// The Lagrangian method returns a *balanced* optimal schedule: steps inside one flat stretch
+/// of Z are made equal (larger first), and each boundary is then moved toward equal
+/// neighbouring steps while the cost stays optimal (within [`tol::ABS`]` · max(1, TC)`). For
+/// parity with 16 steps that is `17 × 15, 1` rather than an arbitrary optimal cut. All methods
+/// agree on the cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum Method {

@@ -1,29 +1,3 @@
-//! Masked-diffusion samplers over any [`Oracle`]: the paper's random-order sampler, fixed
-//! subsets, LLaDA's confidence order, and the adaptive entropy-bounded and threshold rules.
-//!
-//! # Definitions
-//!
-//! Every step makes one oracle call (one forward pass, counted in [`Sample::nfe`], zero-count
-//! steps included) on the current partial sequence and reveals a set of masked positions:
-//!
-//! - [`Rule::RandomOrder`]: a uniform permutation cut into the schedule's blocks; each revealed
-//!   token is drawn independently from its conditional marginal (CCL Definition 15);
-//! - [`Rule::FixedOrder`]: the same with a given order (CCL Definition 14);
-//! - [`Rule::Confidence`]: LLaDA `low_confidence` — propose a token at every masked position
-//!   (argmax at temperature 0, else a draw from `p^{1/T}` normalised), and commit the `s_i`
-//!   proposals with the highest model probability (ties: lower position first);
-//! - [`Rule::EntropyBound`]: EB-sampler — sort masked positions by marginal entropy, ascending,
-//!   and commit the largest prefix with `Σ H − max H ≤ γ` (at least one), drawing each token
-//!   from its marginal;
-//! - [`Rule::Threshold`]: Fast-dLLM — commit every position whose top probability is ≥ τ (at
-//!   least the most confident one), drawing each token from its marginal.
-//!
-//! # Reproducibility
-//!
-//! [`sample_batch`] gives sample i its own ChaCha8 stream `(seed, i)` and runs samples in
-//! parallel with rayon; results are returned in index order, so they do not depend on the
-//! number of threads.
-
 use rand::seq::SliceRandom;
 use rand::{Rng, RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -36,7 +10,33 @@ pub(crate) use rules::Reveal;
 use crate::oracle::{MASK, Oracle};
 use crate::schedule::Schedule;
 
-/// How each step chooses what to reveal (see the [module docs](self)).
+/// How each step chooses what to reveal.
+///
+/// Masked-diffusion samplers over any [`Oracle`]: the paper's random-order sampler, fixed
+/// subsets, LLaDA's confidence order, and the adaptive entropy-bounded and threshold rules.
+///
+/// # Definitions
+///
+/// Every step makes one oracle call (one forward pass, counted in [`Sample::nfe`], zero-count
+/// steps included) on the current partial sequence and reveals a set of masked positions:
+///
+/// - [`Rule::RandomOrder`]: a uniform permutation cut into the schedule's blocks; each revealed
+///   token is drawn independently from its conditional marginal (CCL Definition 15);
+/// - [`Rule::FixedOrder`]: the same with a given order (CCL Definition 14);
+/// - [`Rule::Confidence`]: LLaDA `low_confidence` — propose a token at every masked position
+///   (argmax at temperature 0, else a draw from `p^{1/T}` normalised), and commit the `s_i`
+///   proposals with the highest model probability (ties: lower position first);
+/// - [`Rule::EntropyBound`]: EB-sampler — sort masked positions by marginal entropy, ascending,
+///   and commit the largest prefix with `Σ H − max H ≤ γ` (at least one), drawing each token
+///   from its marginal;
+/// - [`Rule::Threshold`]: Fast-dLLM — commit every position whose top probability is ≥ τ (at
+///   least the most confident one), drawing each token from its marginal.
+///
+/// # Reproducibility
+///
+/// [`sample_batch`] gives sample i its own ChaCha8 stream `(seed, i)` and runs samples in
+/// parallel with rayon; results are returned in index order, so they do not depend on the
+/// number of threads.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum Rule {

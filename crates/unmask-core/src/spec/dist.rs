@@ -1,7 +1,3 @@
-//! Distribution specs: `NAME:key=value,…` (or `table:FILE`) parsed and checked, then built into
-//! a samplable [`Family`] or a closed-form curve (the families are described in
-//! [`crate::dist`]).
-
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -29,7 +25,11 @@ pub enum ChainSpec {
     },
 }
 
-/// A parsed `--dist` spec (see the [module docs](self)).
+/// A parsed `--dist` spec.
+///
+/// Distribution specs: `NAME:key=value,…` (or `table:FILE`) parsed and checked, then built into
+/// a samplable [`Family`] or a closed-form curve (the families are described in
+/// [`Family`](crate::Family)).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum DistSpec {

@@ -76,7 +76,7 @@ impl DistSpec {
     ///
     /// ```
     /// use unmask_core::DistSpec;
-    /// use unmask_core::spec::CurveSource;
+    /// use unmask_core::CurveSource;
     /// let (c, source) = DistSpec::parse("markov:n=16,q=3,stay=0.8")?.curve(None)?;
     /// assert_eq!((c.len(), source), (16, CurveSource::Exact));
     /// let (_, source) = DistSpec::parse("hmm:n=8,states=2,q=3")?.curve(None)?;

@@ -1,26 +1,3 @@
-//! Schedule specs: counts or named presets, built into a [`Schedule`] for a length n.
-//!
-//! A spec is either explicit counts (`3,5,8`) or `NAME[:key=value,…]`:
-//!
-//! | spec | meaning |
-//! |---|---|
-//! | `llada:steps=K[,block=B]` | LLaDA's counts, block by block ([`preset::llada`]) |
-//! | `uniform:steps=K` | LLaDA with one block |
-//! | `dream:steps=K[,eps=0.001][,linspace=fused\|plain]` | Dream's counts, zero first step kept ([`preset::dream`]) |
-//! | `cosine:steps=K` | MaskGIT cosine ([`preset::cosine`]) |
-//! | `pow:steps=K,p=P` | polynomial grid ([`preset::power`]) |
-//! | `pyramid:factor=F` | step i reveals ⌊i/F⌋+1 ([`preset::pyramid`]) |
-//! | `constant:size=S` | constant steps ([`preset::constant`]) |
-//! | `tc:epsilon=E,tc=T`, `dtc:epsilon=E,dtc=D` | CCL Theorem 9 ([`preset::tc_schedule`]) |
-//! | `tc:steps=K`, `dtc:steps=K` | the fixed-budget reading ([`preset::theory_budget`]) |
-//! | `austin:epsilon=E,dtc=D` | CCL Theorem 10 ([`preset::austin`]) |
-//! | `sqrt:steps=K` | continuum rule, needs a curve ([`preset::sqrt_rule`]) |
-//! | `optimal:steps=K`, `optimal:epsilon=E` | the optimum, needs a curve ([`crate::optimize`]) |
-//!
-//! Information-valued parameters (`epsilon`, `tc`, `dtc`) are read in the unit passed to
-//! [`ScheduleSpec::parse`] and stored in nats. Unknown names and keys are errors that list the
-//! valid ones; the parser never panics on any input.
-
 use std::fmt;
 
 use crate::curve::{InformationCurve, Unit};
@@ -53,7 +30,30 @@ pub enum Target {
     Epsilon(f64),
 }
 
-/// A parsed schedule spec (see the [module docs](self)).
+/// A parsed schedule spec.
+///
+/// Schedule specs: counts or named presets, built into a [`Schedule`] for a length n.
+///
+/// A spec is either explicit counts (`3,5,8`) or `NAME[:key=value,…]`:
+///
+/// | spec | meaning |
+/// |---|---|
+/// | `llada:steps=K[,block=B]` | LLaDA's counts, block by block ([`preset::llada`]) |
+/// | `uniform:steps=K` | LLaDA with one block |
+/// | `dream:steps=K[,eps=0.001][,linspace=fused\|plain]` | Dream's counts, zero first step kept ([`preset::dream`]) |
+/// | `cosine:steps=K` | MaskGIT cosine ([`preset::cosine`]) |
+/// | `pow:steps=K,p=P` | polynomial grid ([`preset::power`]) |
+/// | `pyramid:factor=F` | step i reveals ⌊i/F⌋+1 ([`preset::pyramid`]) |
+/// | `constant:size=S` | constant steps ([`preset::constant`]) |
+/// | `tc:epsilon=E,tc=T`, `dtc:epsilon=E,dtc=D` | CCL Theorem 9 ([`preset::tc_schedule`]) |
+/// | `tc:steps=K`, `dtc:steps=K` | the fixed-budget reading ([`preset::theory_budget`]) |
+/// | `austin:epsilon=E,dtc=D` | CCL Theorem 10 ([`preset::austin`]) |
+/// | `sqrt:steps=K` | continuum rule, needs a curve ([`preset::sqrt_rule`]) |
+/// | `optimal:steps=K`, `optimal:epsilon=E` | the optimum, needs a curve ([`crate::optimal_schedule`]) |
+///
+/// Information-valued parameters (`epsilon`, `tc`, `dtc`) are read in the unit passed to
+/// [`ScheduleSpec::parse`] and stored in nats. Unknown names and keys are errors that list the
+/// valid ones; the parser never panics on any input.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum ScheduleSpec {
