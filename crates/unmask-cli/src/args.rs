@@ -33,14 +33,19 @@ pub struct Input {
         long,
         value_name = "PATH",
         conflicts_with = "dist",
-        required_unless_present = "dist"
+        required_unless_present_any = ["dist", "blocks"]
     )]
     pub curve: Option<PathBuf>,
 
     /// A closed-form distribution instead of a file: product:n=N, parity:n=N, repeat:n=N,q=Q,
     /// mds:n=N,k=K,q=Q, logfactor:n=N,eps=E.
-    #[arg(long, value_name = "SPEC")]
+    #[arg(long, value_name = "SPEC", conflicts_with = "blocks")]
     pub dist: Option<String>,
+
+    /// Block curves of a semi-autoregressive decoder, for eval and plan: JSON {"unit", "block":
+    /// L, "curves": [[Z^(1)_1..Z^(1)_L], …]} or {"unit", "block": L, "blocks": m, "z": [..]}.
+    #[arg(long, value_name = "PATH", conflicts_with = "curve")]
+    pub blocks: Option<PathBuf>,
 
     /// Project a noisy curve onto the valid set (Z_1 = 0, non-negative, non-decreasing) by
     /// isotonic regression instead of rejecting it; the largest correction is reported.
@@ -101,8 +106,27 @@ impl Loaded {
 }
 
 impl Input {
+    /// Reads `--blocks`, when given: the block curves and the file's name.
+    pub fn load_blocks(&self) -> anyhow::Result<Option<(unmask_core::BlockCurves, String)>> {
+        let Some(path) = &self.blocks else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading block curves from {}", path.display()))?;
+        let (blocks, _) = unmask_io::read_block_curves(&text, &budget())
+            .map_err(|e| match e {
+                unmask_io::BlockFileError::Budget(b) => over_budget(b),
+                other => other.into(),
+            })
+            .with_context(|| format!("reading block curves from {}", path.display()))?;
+        Ok(Some((blocks, path.display().to_string())))
+    }
+
     /// Reads the curve from `--curve` or builds it from `--dist`.
     pub fn load(&self, unit: Unit) -> anyhow::Result<Loaded> {
+        if self.blocks.is_some() {
+            anyhow::bail!("--blocks works with eval and plan; give --curve or --dist here");
+        }
         match (&self.curve, &self.dist) {
             (Some(path), _) => {
                 let (curve, repair) = crate::io::read_curve(path, unit, self.repair)

@@ -211,6 +211,35 @@ pub fn estimate_text(e: &unmask_core::ProfileEstimate, unit: Unit, source: &str)
     s
 }
 
+/// The text report of a block-wise decoder: total, then one row per block.
+pub fn blockwise_text(
+    source: &str,
+    blocks: &unmask_core::BlockCurves,
+    r: &unmask_io::BlockwiseReport,
+) -> String {
+    let unit = r.unit;
+    let mut s = format!(
+        "blocks {source} ({} blocks, n = {})\nsteps: {}   expected KL: {} {unit} (sum over blocks of Theorem 16 on each block's conditional curve)\n",
+        blocks.blocks(),
+        blocks.len(),
+        r.steps,
+        num(r.expected_kl)
+    );
+    let mut t = Table::new(&["block", "tokens", "steps", "expected KL", "counts"]);
+    for (b, (block, curve)) in r.blocks.iter().zip(blocks.curves()).enumerate() {
+        let counts: Vec<String> = block.schedule.iter().map(|c| c.to_string()).collect();
+        t.row(vec![
+            (b + 1).to_string(),
+            curve.len().to_string(),
+            block.steps.to_string(),
+            num(block.expected_kl),
+            counts.join(","),
+        ]);
+    }
+    s.push_str(&t.render());
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

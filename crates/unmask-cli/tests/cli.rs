@@ -1190,3 +1190,65 @@ fn resource_policy_refuses_up_front() {
         &["lots", "size"],
     );
 }
+
+/// `--blocks` on eval and plan: per-block and total expected KL, the optimal allocation, LLaDA's
+/// equal split as a preset, and the errors of a schedule that crosses a block boundary.
+#[test]
+fn blockwise_eval_and_plan() {
+    let path = tmp("blocks.json");
+    let l2 = std::f64::consts::LN_2;
+    std::fs::write(
+        &path,
+        format!(
+            r#"{{"unit": "nats", "block": 4, "curves": [[0, 0, 0, {l2}], [0, 0, 0, 0], [0, 1, 1, 1]]}}"#
+        ),
+    )
+    .unwrap();
+    let p = path.display().to_string();
+    // LLaDA's equal split: 2 steps per block of (2, 2).
+    let doc = json(&[
+        "eval",
+        "--blocks",
+        &p,
+        "--schedule",
+        "llada:steps=6,block=4",
+    ]);
+    assert_eq!(doc["schedule"], serde_json::json!([2, 2, 2, 2, 2, 2]));
+    let per: Vec<f64> = doc["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["expected_kl"].as_f64().unwrap())
+        .collect();
+    assert!((per[0] - l2).abs() < 1e-12 && per[1] == 0.0 && (per[2] - 1.0).abs() < 1e-12);
+    assert!((doc["expected_kl"].as_f64().unwrap() - (l2 + 1.0)).abs() < 1e-12);
+    // The optimal allocation of 5 steps is exact: (3,1) for parity, (4) for the product, (1,3).
+    let plan = json(&["plan", "--blocks", &p, "--steps", "5"]);
+    assert_eq!(plan["schedule"], serde_json::json!([3, 1, 4, 1, 3]));
+    assert_eq!(plan["expected_kl"], 0.0);
+    assert_eq!(plan["target"]["steps"], 5);
+    let (code, text, _) = unmask(&["plan", "--blocks", &p, "--steps", "5", "--format", "llada"]);
+    assert_eq!(code, 0);
+    assert!(text.contains("[3, 1, 4, 1, 3]") && text.contains("steps per block: [2, 1, 2]"));
+    // ε form: the fewest steps with zero error.
+    let eps = json(&["plan", "--blocks", &p, "--epsilon", "0"]);
+    assert_eq!(eps["steps"], 5);
+    fails(
+        &["eval", "--blocks", &p, "--schedule", "3,2,3,4"],
+        &["crosses the end of block 1"],
+    );
+    fails(&["curve", "--blocks", &p], &["eval and plan"]);
+    fails(&["plan", "--blocks", &p, "--steps", "2"], &["out of range"]);
+    let bad = tmp("blocks_bad.json");
+    std::fs::write(&bad, r#"{"unit": "nats", "block": 3, "curves": [[0, 1]]}"#).unwrap();
+    fails(
+        &[
+            "plan",
+            "--blocks",
+            &bad.display().to_string(),
+            "--steps",
+            "2",
+        ],
+        &["curves[0]", "expected 3 numbers"],
+    );
+}

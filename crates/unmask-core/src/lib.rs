@@ -49,6 +49,7 @@
 
 // One public path per item: the concepts' modules are private and their items are re-exported
 // here; `budget`, `preset` and `tol` are namespaces whose items live only under their name.
+mod blockwise;
 pub mod budget;
 mod compare;
 mod curve;
@@ -66,6 +67,10 @@ mod stats;
 pub mod tol;
 mod verify;
 
+pub use blockwise::{
+    BlockCurves, BlockError, BlockOptimum, blockwise_expected_kl, min_steps_blockwise,
+    optimal_blockwise,
+};
 pub use compare::{
     Baseline, Comparison, Row, SCAN_LIMIT, compare, compare_cost, frontier_cost, preset_frontier,
 };

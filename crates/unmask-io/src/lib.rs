@@ -36,18 +36,21 @@
 #![deny(missing_docs, missing_debug_implementations)]
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+mod block_file;
 mod curve_file;
 mod dist_file;
 mod report;
 mod shard;
 
+pub use block_file::{BlockFileError, read_block_curves};
 pub use curve_file::{
     CurveFileError, Format, RawCurve, SCHEMA_VERSION, parse_csv, parse_json, read_curve,
     read_curve_in, write_curve,
 };
 pub use dist_file::{DistFileError, read_dist_file};
 pub use report::{
-    Bounds, CompareReport, CompareRow, EvalReport, FrontierReport, GuaranteeReport, PlanReport,
-    PlanTarget, Point, Series, StepReport, StochasticEvalReport, VerifyReport,
+    BlockReport, BlockwiseReport, Bounds, CompareReport, CompareRow, EvalReport, FrontierReport,
+    GuaranteeReport, PlanReport, PlanTarget, Point, Series, StepReport, StochasticEvalReport,
+    VerifyReport,
 };
 pub use shard::{Shard, ShardError, estimate_document, read_estimate};

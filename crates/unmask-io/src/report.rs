@@ -384,3 +384,74 @@ pub struct VerifyReport {
     /// Fraction of outputs in the support.
     pub valid_fraction: f64,
 }
+
+/// One block of a block-wise decoder.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlockReport {
+    /// Steps given to the block.
+    pub steps: usize,
+    /// Its counts.
+    pub schedule: Vec<usize>,
+    /// Its expected KL (Theorem 16 on its conditional curve).
+    pub expected_kl: f64,
+}
+
+/// `unmask eval --blocks` and `unmask plan --blocks`: a block-wise (semi-autoregressive)
+/// decoder, in total and per block.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BlockwiseReport {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Total tokens.
+    pub n: usize,
+    /// `"nats"` or `"bits"`.
+    pub unit: &'static str,
+    /// The schedule spec (eval).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spec: Option<String>,
+    /// What was asked (plan).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<PlanTarget>,
+    /// Steps in all.
+    pub steps: usize,
+    /// The counts, block after block (LLaDA's `num_transfer_tokens` order).
+    pub schedule: Vec<usize>,
+    /// Total expected KL.
+    pub expected_kl: f64,
+    /// Per block.
+    pub blocks: Vec<BlockReport>,
+}
+
+impl BlockwiseReport {
+    /// The report of per-block schedules and their expected KL (nats), in `unit`.
+    pub fn new(
+        n: usize,
+        unit: Unit,
+        schedules: &[unmask_core::Schedule],
+        per_block: &[f64],
+    ) -> Self {
+        let flat: Vec<usize> = schedules
+            .iter()
+            .flat_map(|s| s.counts().iter().copied())
+            .collect();
+        BlockwiseReport {
+            schema_version: SCHEMA_VERSION,
+            n,
+            unit: unit.name(),
+            spec: None,
+            target: None,
+            steps: flat.len(),
+            schedule: flat,
+            expected_kl: unit.from_nats(per_block.iter().sum()),
+            blocks: schedules
+                .iter()
+                .zip(per_block)
+                .map(|(s, &kl)| BlockReport {
+                    steps: s.steps(),
+                    schedule: s.counts().to_vec(),
+                    expected_kl: unit.from_nats(kl),
+                })
+                .collect(),
+        }
+    }
+}

@@ -23,6 +23,9 @@ pub struct Args {
 
 pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let unit = Unit::from(args.output.unit);
+    if let Some((blocks, source)) = args.input.load_blocks()? {
+        return blockwise(&args, unit, &blocks, &source, out);
+    }
     if args.schedule.trim_start().starts_with("mdlm") {
         return stochastic(args, unit, out);
     }
@@ -222,5 +225,47 @@ fn stochastic(args: Args, unit: Unit, out: &mut dyn std::io::Write) -> anyhow::R
         shown.join(", "),
         if counts.len() > 12 { ", …" } else { "" }
     )?;
+    Ok(())
+}
+
+/// `--blocks`: a block-wise decoder, evaluated exactly per block. Counts and presets are built
+/// for all n tokens and split at the block boundaries (`llada:steps=K,block=L` gives every block
+/// K/m steps); `optimal:steps=K` and `optimal:epsilon=E` allocate the steps optimally.
+fn blockwise(
+    args: &Args,
+    unit: Unit,
+    blocks: &unmask_core::BlockCurves,
+    source: &str,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    let spec = ScheduleSpec::parse(&args.schedule, unit)
+        .with_context(|| format!("--schedule {:?}", args.schedule))?;
+    let (schedules, per_block) = match spec {
+        ScheduleSpec::Optimal(target) => {
+            let best = match target {
+                unmask_core::Target::Steps(k) => unmask_core::optimal_blockwise(blocks, k)?,
+                unmask_core::Target::Epsilon(e) => unmask_core::min_steps_blockwise(blocks, e)?,
+            };
+            (best.schedules, best.per_block)
+        }
+        spec => {
+            let flat = spec
+                .build(blocks.len(), None)
+                .with_context(|| format!("--schedule {:?}", args.schedule))?
+                .schedule;
+            let split = blocks
+                .split(&flat)
+                .with_context(|| format!("--schedule {:?}", args.schedule))?;
+            let (_, per) = unmask_core::blockwise_expected_kl(blocks, &split)?;
+            (split, per)
+        }
+    };
+    let mut doc = unmask_io::BlockwiseReport::new(blocks.len(), unit, &schedules, &per_block);
+    doc.spec = Some(args.schedule.clone());
+    if args.output.json {
+        report::print_json(out, &serde_json::to_value(doc)?)?;
+    } else {
+        write!(out, "{}", report::blockwise_text(source, blocks, &doc))?;
+    }
     Ok(())
 }

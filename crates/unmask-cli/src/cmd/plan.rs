@@ -68,6 +68,9 @@ impl From<MethodArg> for Method {
 
 pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let unit = Unit::from(args.output.unit);
+    if let Some((blocks, source)) = args.input.load_blocks()? {
+        return blockwise(&args, unit, &blocks, &source, out);
+    }
     let loaded = args.input.load(unit)?;
     let curve = &loaded.curve;
     let optimum = match (args.steps, args.epsilon) {
@@ -115,6 +118,46 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         writeln!(out, "# num_transfer_tokens, one entry per forward pass:")?;
         let list: Vec<String> = schedule.counts().iter().map(|c| c.to_string()).collect();
         writeln!(out, "[{}]", list.join(", "))?;
+    }
+    Ok(())
+}
+
+/// `--blocks`: the optimal allocation of the steps over the blocks and inside each.
+fn blockwise(
+    args: &Args,
+    unit: Unit,
+    blocks: &unmask_core::BlockCurves,
+    source: &str,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    let (best, target) = match (args.steps, args.epsilon) {
+        (Some(k), _) => (
+            unmask_core::optimal_blockwise(blocks, k)?,
+            unmask_io::PlanTarget::Steps(k),
+        ),
+        (None, Some(e)) => (
+            unmask_core::min_steps_blockwise(blocks, unit.to_nats(e))?,
+            unmask_io::PlanTarget::Epsilon(e),
+        ),
+        (None, None) => anyhow::bail!("give --steps K or --epsilon E"),
+    };
+    let mut doc =
+        unmask_io::BlockwiseReport::new(blocks.len(), unit, &best.schedules, &best.per_block);
+    doc.target = Some(target);
+    if args.output.json {
+        report::print_json(out, &serde_json::to_value(doc)?)?;
+        return Ok(());
+    }
+    write!(out, "{}", report::blockwise_text(source, blocks, &doc))?;
+    if args.format == PlanFormat::Llada {
+        let list: Vec<String> = doc.schedule.iter().map(|c| c.to_string()).collect();
+        let per: Vec<String> = doc.blocks.iter().map(|b| b.steps.to_string()).collect();
+        writeln!(
+            out,
+            "# num_transfer_tokens, one entry per forward pass, block after block:"
+        )?;
+        writeln!(out, "[{}]", list.join(", "))?;
+        writeln!(out, "# steps per block: [{}]", per.join(", "))?;
     }
     Ok(())
 }
