@@ -204,8 +204,9 @@ def test_constructors():
         (lambda: unmask.compare(unmask.Curve([0, 1.0]), 0), "out of range"),
         (lambda: unmask.transfer_counts([2, -1], 2), "negative"),
         (lambda: unmask.transfer_counts([2, 2], 0), "batch_size"),
-        (lambda: unmask.Curve.from_masked_losses(10, [1, 5], [1.0, 0.5]), "include 0"),
-        (lambda: unmask.Curve.from_masked_losses(10, [0, 5], [1.0]), "entries"),
+        (lambda: unmask.Curve.from_masked_losses(10, [1, 5], [1.0, 0.5]), "include t = 0"),
+        (lambda: unmask.Curve.from_masked_losses(10, [0, 5], [1.0]), "measurement points"),
+        (lambda: unmask.Curve.from_masked_losses(10, mask_ratios=[1.5], losses=[1.0]), "mask ratio 1.5"),
         (lambda: unmask.Curve.from_dist("gauss:n=4"), "unknown name"),
         (lambda: unmask.estimate_curve(lambda t, m: np.ones((1, 2, 2)), np.zeros((4, 3), dtype=int)), "predict returned shape"),
         (lambda: unmask.estimate_curve(lambda t, m: None, np.zeros(3, dtype=int)), "2-D"),
@@ -271,3 +272,20 @@ def test_from_dist_follows_the_cli_policy():
     for spec in ("hmm:n=12,states=2,q=3", "code:n=24,k=3,q=2", "markov:n=10,q=3,stay=0.7",
                  "mixture:n=8,q=3,components=2", "parity:n=7"):
         assert unmask.Curve.from_dist(spec).z.tolist() == cli("curve", "--dist", spec)["z"], spec
+
+
+def test_masked_losses_cli_and_python_agree(tmp_path):
+    """A model's masked losses → plan in one command, CLI and Python agreeing exactly."""
+    revealed, losses = [0, 64, 128, 192, 255], [2.10, 1.62, 1.41, 1.30, 1.26]
+    ours = unmask.Curve.from_masked_losses(256, revealed=revealed, losses=losses)
+    f = tmp_path / "losses.json"
+    f.write_text(json.dumps({"unit": "nats", "n": 256,
+                             "losses": [[t, l] for t, l in zip(revealed, losses)]}))
+    assert cli("curve", "--curve", str(f))["z"] == ours.z.tolist()
+    plan = unmask.optimal_schedule(ours, steps=32)
+    theirs = cli("plan", "--curve", str(f), "--steps", "32")
+    assert plan["schedule"].tolist() == theirs["schedule"]
+    assert plan["expected_kl"] == theirs["expected_kl"]
+    by_ratio = unmask.Curve.from_masked_losses(256, mask_ratios=[1, 0.75, 0.5, 0.25],
+                                               losses=[2.10, 1.62, 1.41, 1.30])
+    assert by_ratio.z[192] == pytest.approx(0.80, abs=1e-12)

@@ -1252,3 +1252,60 @@ fn blockwise_eval_and_plan() {
         &["curves[0]", "expected 3 numbers"],
     );
 }
+
+/// A model's masked losses as a curve file: `losses` (t revealed) and `mask_ratios`, converted
+/// by Z_{t+1} = L(0) − L(t) and repaired; Z values that look like losses get a hint.
+#[test]
+fn loss_profile_files() {
+    let losses = tmp("losses.json");
+    std::fs::write(
+        &losses,
+        r#"{"unit": "nats", "n": 256, "losses": [[0, 2.10], [64, 1.62], [128, 1.41], [192, 1.30], [255, 1.26]]}"#,
+    )
+    .unwrap();
+    let ratios = tmp("ratios.json");
+    std::fs::write(
+        &ratios,
+        r#"{"unit": "nats", "n": 256, "mask_ratios": [[1, 2.10], [0.75, 1.62], [0.5, 1.41], [0.25, 1.30]]}"#,
+    )
+    .unwrap();
+    let a = json(&[
+        "plan",
+        "--curve",
+        &losses.display().to_string(),
+        "--steps",
+        "32",
+    ]);
+    assert_eq!(a["steps"], 32);
+    let c = json(&["curve", "--curve", &losses.display().to_string()]);
+    let z: Vec<f64> = c["z"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert!(
+        (z[64] - 0.48).abs() < 1e-12 && (z[255] - 0.84).abs() < 1e-12,
+        "{z:?}"
+    );
+    let r = json(&["curve", "--curve", &ratios.display().to_string()]);
+    assert!((r["z"][192].as_f64().unwrap() - 0.80).abs() < 1e-12);
+    let wrong = tmp("z_are_losses.json");
+    std::fs::write(&wrong, r#"{"unit": "nats", "z": [2.1, 1.6, 1.4]}"#).unwrap();
+    fails(
+        &[
+            "plan",
+            "--curve",
+            &wrong.display().to_string(),
+            "--steps",
+            "2",
+        ],
+        &["a model's masked losses", "\"losses\""],
+    );
+    let bad = tmp("bad_losses.json");
+    std::fs::write(&bad, r#"{"unit": "nats", "n": 8, "losses": [[2, 1.0]]}"#).unwrap();
+    fails(
+        &["curve", "--curve", &bad.display().to_string()],
+        &["must include t = 0"],
+    );
+}

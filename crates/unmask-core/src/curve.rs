@@ -127,6 +127,37 @@ pub enum CurveError {
         /// The repeated index.
         j: usize,
     },
+    /// A masked loss is NaN or infinite.
+    #[error("the loss at t = {t} revealed tokens is {value}, not a finite number")]
+    LossNotFinite {
+        /// Revealed tokens.
+        t: usize,
+        /// The value.
+        value: f64,
+    },
+    /// A loss is given at t ≥ n revealed tokens (nothing left to predict).
+    #[error("a loss at t = {t} revealed tokens leaves nothing masked (n = {n}); t must be below n")]
+    RevealedOutOfRange {
+        /// Revealed tokens.
+        t: usize,
+        /// The sequence length.
+        n: usize,
+    },
+    /// No loss with nothing revealed.
+    #[error("the losses must include t = 0 (mask ratio 1): Z_{{t+1}} = L(0) − L(t) needs L(0)")]
+    NoBaselineLoss,
+    /// Two losses at the same t.
+    #[error("two losses are given at t = {t} revealed tokens")]
+    DuplicateLoss {
+        /// Revealed tokens.
+        t: usize,
+    },
+    /// A mask ratio outside (0, 1].
+    #[error("mask ratio {ratio} is not in (0, 1] (the fraction of tokens masked)")]
+    BadMaskRatio {
+        /// The value.
+        ratio: f64,
+    },
     /// The values are finite but so large that the curve's totals are not: TC + n·Z_j passes
     /// [`tol::MAX_INFORMATION`] at index j, so sums, penalties and products could overflow.
     #[error("Z_{j} = {value:e} is too large: TC + n·Z_j would exceed {max:e} nats (values this large are not information)", max = tol::MAX_INFORMATION)]
@@ -514,6 +545,63 @@ impl InformationCurve {
     /// `Σ_i I(X_i ; X_−i) = n·Z_n = TC + DTC` (nats), the Li–Cai quantity.
     pub fn sum_mi(&self) -> f64 {
         self.len() as f64 * self.z_n()
+    }
+
+    /// The curve from a model's average masked cross-entropy (or predicted entropy) `L(t)`
+    /// with t random tokens revealed, measured at a few t (0 included): `Z_{t+1} = L(0) − L(t)`
+    /// (`docs/theory.md` §6), linear between the measured points, projected onto valid curves
+    /// (estimates are noisy; the [`Repair`] says by how much).
+    ///
+    /// # Errors
+    ///
+    /// [`CurveError::LossNotFinite`], [`CurveError::RevealedOutOfRange`],
+    /// [`CurveError::NoBaselineLoss`], [`CurveError::DuplicateLoss`], and the errors of
+    /// [`InformationCurve::from_points`].
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use unmask_core::InformationCurve;
+    /// let (c, fix) = InformationCurve::from_masked_losses(5, &[(0, 2.0), (2, 1.5), (4, 1.2)])?;
+    /// assert_eq!(c.z(), &[0.0, 0.25, 0.5, 0.65, 0.8]);
+    /// assert_eq!(fix.max_correction, 0.0);
+    /// # Ok::<(), unmask_core::CurveError>(())
+    /// ```
+    pub fn from_masked_losses(
+        n: usize,
+        losses: &[(usize, f64)],
+    ) -> Result<(Self, Repair), CurveError> {
+        if let Some(&(t, value)) = losses.iter().find(|p| !p.1.is_finite()) {
+            return Err(CurveError::LossNotFinite { t, value });
+        }
+        if let Some(&(t, _)) = losses.iter().find(|p| p.0 >= n) {
+            return Err(CurveError::RevealedOutOfRange { t, n });
+        }
+        let mut ts: Vec<usize> = losses.iter().map(|p| p.0).collect();
+        ts.sort_unstable();
+        if let Some(w) = ts.windows(2).find(|w| w[0] == w[1]) {
+            return Err(CurveError::DuplicateLoss { t: w[0] });
+        }
+        let base = losses
+            .iter()
+            .find(|p| p.0 == 0)
+            .ok_or(CurveError::NoBaselineLoss)?
+            .1;
+        let points: Vec<(usize, f64)> = losses.iter().map(|&(t, l)| (t + 1, base - l)).collect();
+        Self::from_points_repaired(n, &points)
+    }
+
+    /// The number of revealed tokens a mask ratio r (fraction masked) stands for in a sequence
+    /// of n: `round((1 − r)·n)`.
+    ///
+    /// # Errors
+    ///
+    /// [`CurveError::BadMaskRatio`] unless `0 < r ≤ 1`.
+    pub fn revealed_at_mask_ratio(n: usize, ratio: f64) -> Result<usize, CurveError> {
+        if !(ratio > 0.0 && ratio <= 1.0) {
+            return Err(CurveError::BadMaskRatio { ratio });
+        }
+        Ok(((1.0 - ratio) * n as f64).round() as usize)
     }
 
     /// The entropy profile up to its unknown offset: `h(t) − h(0) = −Z_{t+1}`.

@@ -35,6 +35,13 @@ pub enum RawCurve {
     Z(Vec<f64>),
     /// The entropy profile `h(0)..h(n−1)`.
     Entropy(Vec<f64>),
+    /// A model's masked losses `(t, L(t))` (t revealed tokens) for a sequence of length n.
+    Losses {
+        /// Sequence length.
+        n: usize,
+        /// The measurements, 0 ≤ t < n.
+        losses: Vec<(usize, f64)>,
+    },
     /// Sparse points `(j, Z_j)` of a curve of length n.
     Points {
         /// Curve length.
@@ -49,7 +56,7 @@ impl RawCurve {
     pub fn len(&self) -> usize {
         match self {
             RawCurve::Z(v) | RawCurve::Entropy(v) => v.len(),
-            RawCurve::Points { n, .. } => *n,
+            RawCurve::Points { n, .. } | RawCurve::Losses { n, .. } => *n,
         }
     }
 
@@ -80,10 +87,14 @@ pub enum CurveFileError {
     #[error("field \"unit\": {0}")]
     Unit(UnitError),
     /// None of the value fields.
-    #[error("expected one of the fields \"z\", \"entropy\" or \"points\"")]
+    #[error(
+        "expected one of the fields \"z\", \"entropy\", \"points\", \"losses\" or \"mask_ratios\""
+    )]
     NoValues,
     /// More than one value field.
-    #[error("give only one of the fields \"z\", \"entropy\", \"points\" (found {0:?})")]
+    #[error(
+        "give only one of the fields \"z\", \"entropy\", \"points\", \"losses\", \"mask_ratios\" (found {0:?})"
+    )]
     SeveralValues(Vec<&'static str>),
     /// A value field is not an array.
     #[error("field {0:?} must be an array of numbers")]
@@ -159,6 +170,26 @@ pub enum CurveFileError {
         /// The value read.
         j: f64,
     },
+    /// Z values that look like masked losses (Z_1 > 0).
+    #[error(
+        "Z_1 = {value}, but Z_1 must be 0; if these are a model's masked losses L(t), give them as {{\"unit\", \"n\", \"losses\": [[t, L(t)], …]}} (Z_{{t+1}} = L(0) − L(t); see docs/formats.md)"
+    )]
+    LooksLikeLosses {
+        /// The first value.
+        value: f64,
+    },
+    /// A loss entry that is not a pair.
+    #[error("field {field:?}: element {index} ({value}) is not a [{what}, loss] pair")]
+    BadLoss {
+        /// `"losses"` or `"mask_ratios"`.
+        field: &'static str,
+        /// What the first number is.
+        what: &'static str,
+        /// 0-based position.
+        index: usize,
+        /// The element as written.
+        value: String,
+    },
     /// An entropy value that is not a finite non-negative number, or an invalid curve.
     #[error(transparent)]
     Curve(#[from] CurveError),
@@ -196,7 +227,7 @@ pub fn parse_json(text: &str) -> Result<(RawCurve, Unit), CurveFileError> {
         Some(other) => return Err(CurveFileError::UnitNotString(other.to_string())),
         None => return Err(CurveFileError::MissingUnit),
     };
-    let present: Vec<&'static str> = ["z", "entropy", "points"]
+    let present: Vec<&'static str> = ["z", "entropy", "points", "losses", "mask_ratios"]
         .into_iter()
         .filter(|k| object.contains_key(*k))
         .collect();
@@ -232,6 +263,43 @@ pub fn parse_json(text: &str) -> Result<(RawCurve, Unit), CurveFileError> {
                 })
                 .collect::<Result<Vec<_>, _>>()?;
             RawCurve::Points { n, points }
+        }
+        [field @ ("losses" | "mask_ratios")] => {
+            let n = object
+                .get("n")
+                .and_then(Value::as_u64)
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or(CurveFileError::BadLength)?;
+            let ratios = *field == "mask_ratios";
+            let what = if ratios { "mask ratio" } else { "t" };
+            let items = object[*field]
+                .as_array()
+                .ok_or(CurveFileError::NotArray(field))?;
+            let losses = items
+                .iter()
+                .enumerate()
+                .map(|(index, p)| {
+                    let bad = || CurveFileError::BadLoss {
+                        field,
+                        what,
+                        index,
+                        value: p.to_string(),
+                    };
+                    let pair = p.as_array().map(Vec::as_slice).ok_or_else(bad)?;
+                    let [x, loss] = pair else { return Err(bad()) };
+                    let loss = loss.as_f64().ok_or_else(bad)?;
+                    let t = if ratios {
+                        let r = x.as_f64().ok_or_else(bad)?;
+                        InformationCurve::revealed_at_mask_ratio(n, r)?
+                    } else {
+                        x.as_u64()
+                            .and_then(|t| usize::try_from(t).ok())
+                            .ok_or_else(bad)?
+                    };
+                    Ok((t, loss))
+                })
+                .collect::<Result<Vec<_>, CurveFileError>>()?;
+            RawCurve::Losses { n, losses }
         }
         [] => return Err(CurveFileError::NoValues),
         _ => return Err(CurveFileError::SeveralValues(present)),
@@ -348,7 +416,19 @@ pub fn read_curve_in(
     let nats = |v: Vec<f64>| -> Vec<f64> { v.into_iter().map(|x| unit.to_nats(x)).collect() };
     let built = match raw {
         RawCurve::Z(z) if repair => InformationCurve::repair(nats(z)).map(|(c, r)| (c, Some(r))),
-        RawCurve::Z(z) => InformationCurve::new(nats(z)).map(|c| (c, None)),
+        RawCurve::Z(z) => match InformationCurve::new(nats(z)) {
+            Err(CurveError::FirstNotZero { value }) if value > 0.0 => {
+                return Err(CurveFileError::LooksLikeLosses { value });
+            }
+            other => other.map(|c| (c, None)),
+        },
+        RawCurve::Losses { n, losses } => {
+            let losses: Vec<(usize, f64)> = losses
+                .into_iter()
+                .map(|(t, l)| (t, unit.to_nats(l)))
+                .collect();
+            InformationCurve::from_masked_losses(n, &losses).map(|(c, r)| (c, Some(r)))
+        }
         RawCurve::Entropy(h) => {
             let h = nats(h);
             match h

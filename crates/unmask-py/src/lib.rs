@@ -129,52 +129,53 @@ impl Curve {
 
     /// Curve from what a user measures: the average masked-token cross-entropy (or predicted
     /// entropy) `losses[i]` of a model when `revealed[i]` random tokens are unmasked, t = 0
-    /// included. `Z_{t+1} = L(0) − L(t)`, linear between measurements; the monotone repair of
-    /// the points is applied and reported in `correction` (never hidden).
+    /// included (or at `mask_ratios[i]`, the fraction masked: t = round((1 − r)·n), r = 1
+    /// included). `Z_{t+1} = L(0) − L(t)`, linear between measurements; the monotone repair of
+    /// the points is applied and reported in `correction` (never hidden). The same conversion as
+    /// the CLI's loss files (`{"unit", "n", "losses" | "mask_ratios"}`).
     #[staticmethod]
-    #[pyo3(signature = (n, revealed, losses, unit = "nats"))]
+    #[pyo3(signature = (n, revealed = None, losses = None, unit = "nats", mask_ratios = None))]
     fn from_masked_losses(
         n: usize,
-        revealed: Vec<usize>,
-        losses: &Bound<'_, PyAny>,
+        revealed: Option<Vec<usize>>,
+        losses: Option<&Bound<'_, PyAny>>,
         unit: &str,
+        mask_ratios: Option<Vec<f64>>,
     ) -> PyResult<Self> {
-        let losses = numbers(losses, "losses")?;
-        if revealed.len() != losses.len() {
+        let unit = unit_of(unit)?;
+        let losses = numbers(
+            losses.ok_or_else(|| value_error("give losses= (one per measurement)"))?,
+            "losses",
+        )?;
+        within_budget(Budget::default().check_curve_len(n))?;
+        let ts: Vec<usize> = match (revealed, mask_ratios) {
+            (Some(t), None) => t,
+            (None, Some(r)) => r
+                .iter()
+                .map(|&r| InformationCurve::revealed_at_mask_ratio(n, r))
+                .collect::<Result<_, _>>()
+                .map_err(value_error)?,
+            _ => return Err(value_error("give exactly one of revealed= or mask_ratios=")),
+        };
+        if ts.len() != losses.len() {
             return Err(value_error(format!(
-                "revealed has {} entries but losses has {}",
-                revealed.len(),
+                "{} measurement points but {} losses",
+                ts.len(),
                 losses.len()
             )));
         }
-        if let Some((i, v)) = losses.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-            return Err(value_error(format!("losses[{i}] = {v} is not finite")));
-        }
-        if let Some(&t) = revealed.iter().find(|&&t| t >= n) {
-            return Err(value_error(format!(
-                "revealed count {t} is not below n = {n}"
-            )));
-        }
-        let Some(base) = revealed.iter().position(|&t| t == 0) else {
-            return Err(value_error(
-                "revealed must include 0 (the loss with nothing revealed)",
-            ));
-        };
-        let h0 = losses[base];
-        let points: Vec<(usize, f64)> = revealed
-            .iter()
-            .zip(&losses)
-            .map(|(&t, &l)| (t + 1, h0 - l))
+        let pairs: Vec<(usize, f64)> = ts
+            .into_iter()
+            .zip(losses)
+            .map(|(t, l)| (t, unit.to_nats(l)))
             .collect();
-        let mut seen = revealed.clone();
-        seen.sort_unstable();
-        if let Some(w) = seen.windows(2).find(|w| w[0] == w[1]) {
-            return Err(value_error(format!(
-                "revealed count {} appears twice",
-                w[0]
-            )));
-        }
-        Self::from_points(n, points, unit, true, None)
+        let (inner, r) = InformationCurve::from_masked_losses(n, &pairs).map_err(value_error)?;
+        Ok(Curve {
+            inner,
+            unit,
+            correction: Some((unit.from_nats(r.max_correction), r.at_j)),
+            stderr: None,
+        })
     }
 
     /// The least-squares projection of noisy values onto valid curves (Z_1 = 0, non-negative,
