@@ -619,7 +619,7 @@ mod tests {
     proptest! {
         /// The file parsers return errors, never panic, on arbitrary text.
         #[test]
-        fn parsers_never_panic(text in "\\PC{0,200}", json_ish in "\\{\"unit\": ?\"(nats|bits)\", ?\"(z|entropy|points|n)\": ?[\\[\\]0-9.,eE+-]{0,40}\\}") {
+        fn parsers_never_panic(text in "\\PC{0,200}", json_ish in "\\{\"unit\": ?\"(nats|bits)\", ?\"(z|entropy|points|losses|mask_ratios|n)\": ?[\\[\\]0-9.,eE+-]{0,40}\\}") {
             let _ = parse_csv(&text);
             let _ = parse_json(&text);
             if let Ok((raw, _)) = parse_json(&json_ish) {
@@ -627,6 +627,7 @@ mod tests {
                     RawCurve::Z(z) => InformationCurve::new(z).map(|_| ()),
                     RawCurve::Entropy(h) => InformationCurve::from_entropy(&h).map(|_| ()),
                     RawCurve::Points { n, points } => InformationCurve::from_points(n, &points).map(|_| ()),
+                    RawCurve::Losses { n, losses } => InformationCurve::from_masked_losses(n, &losses).map(|_| ()),
                 };
             }
         }
