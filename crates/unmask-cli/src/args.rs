@@ -37,8 +37,10 @@ pub struct Input {
     )]
     pub curve: Option<PathBuf>,
 
-    /// A closed-form distribution instead of a file: product:n=N, parity:n=N, repeat:n=N,q=Q,
-    /// mds:n=N,k=K,q=Q, logfactor:n=N,eps=E.
+    /// A distribution instead of a file (its curve: closed form, exact, or estimated):
+    /// product:n=N[,q=Q], parity:n=N, repeat:n=N,q=Q, mds:n=N,k=K,q=Q, logfactor:n=N,eps=E,
+    /// rs:n=N,k=K,q=Q, code:n=N,k=K,q=Q, markov:n=N,q=Q,stay=P (or matrix=FILE),
+    /// hmm:n=N,states=S,q=Q, mixture:n=N,q=Q,components=M, table:FILE.
     #[arg(long, value_name = "SPEC", conflicts_with = "blocks")]
     pub dist: Option<String>,
 

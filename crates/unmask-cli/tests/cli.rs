@@ -1309,3 +1309,45 @@ fn loss_profile_files() {
         &["must include t = 0"],
     );
 }
+
+/// Near-miss names and keys get a suggestion; names and keys match without regard to case.
+#[test]
+fn did_you_mean_and_case() {
+    fails(
+        &[
+            "eval",
+            "--dist",
+            "parity:n=8",
+            "--schedule",
+            "cosin:steps=4",
+        ],
+        &["did you mean \"cosine\"?"],
+    );
+    fails(
+        &["eval", "--dist", "parity:n=8", "--schedule", "llada:step=4"],
+        &["did you mean \"steps\"?"],
+    );
+    fails(
+        &["curve", "--dist", "markv:n=4,q=2,stay=0.5"],
+        &["did you mean \"markov\"?"],
+    );
+    fails(
+        &["curve", "--dist", "zzzzzz:n=4"],
+        &["unknown name \"zzzzzz\"; valid names"],
+    );
+    let a = json(&[
+        "eval",
+        "--dist",
+        "Parity:N=8",
+        "--schedule",
+        "LLaDA:Steps=4",
+    ]);
+    let b = json(&[
+        "eval",
+        "--dist",
+        "parity:n=8",
+        "--schedule",
+        "llada:steps=4",
+    ]);
+    assert_eq!(a["expected_kl"], b["expected_kl"]);
+}

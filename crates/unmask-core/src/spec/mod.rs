@@ -35,7 +35,7 @@ pub enum SpecError {
     #[error("empty spec")]
     Empty,
     /// The name is not known.
-    #[error("unknown name {name:?}; valid names: {}", valid.join(", "))]
+    #[error("unknown name {name:?}{}; valid names: {}", did_you_mean(name, valid), valid.join(", "))]
     UnknownName {
         /// The name given.
         name: String,
@@ -43,7 +43,7 @@ pub enum SpecError {
         valid: &'static [&'static str],
     },
     /// A key is not known for this name.
-    #[error("{name}: unknown key {key:?}; valid keys: {}", valid.join(", "))]
+    #[error("{name}: unknown key {key:?}{}; valid keys: {}", did_you_mean(key, valid), valid.join(", "))]
     UnknownKey {
         /// The spec's name.
         name: String,
@@ -128,6 +128,33 @@ pub enum SpecError {
     Schedule(#[from] ScheduleError),
 }
 
+/// `; did you mean "x"?` for the valid word closest to `given` (at most two edits, or a third
+/// of its length), else nothing.
+fn did_you_mean(given: &str, valid: &[&str]) -> String {
+    let given = given.to_ascii_lowercase();
+    let distance = |a: &str, b: &str| -> usize {
+        let b: Vec<char> = b.chars().collect();
+        let mut row: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.chars().enumerate() {
+            let mut prev = row[0];
+            row[0] = i + 1;
+            for (j, &cb) in b.iter().enumerate() {
+                let cur = row[j + 1];
+                row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
+                prev = cur;
+            }
+        }
+        row[b.len()]
+    };
+    let limit = (given.chars().count() / 3).max(2);
+    valid
+        .iter()
+        .map(|v| (distance(&given, v), *v))
+        .filter(|&(d, _)| d <= limit)
+        .min()
+        .map_or_else(String::new, |(_, v)| format!("; did you mean {v:?}?"))
+}
+
 /// A spec split into its name and `key=value` pairs, with typed, checked access.
 #[derive(Debug)]
 pub(crate) struct Params<'a> {
@@ -150,12 +177,13 @@ impl<'a> Params<'a> {
             Some((name, rest)) => (name.trim(), Some(rest)),
             None => (spec, None),
         };
-        if !names.contains(&name) {
+        // Names and keys are matched without regard to case (`LLaDA:Steps=8`).
+        let Some(&name) = names.iter().find(|v| v.eq_ignore_ascii_case(name)) else {
             return Err(SpecError::UnknownName {
                 name: name.to_string(),
                 valid: names,
             });
-        }
+        };
         let valid = keys(name);
         let mut pairs: Vec<(&str, &str)> = Vec::new();
         for part in rest.into_iter().flat_map(|r| r.split(',')) {
@@ -170,13 +198,13 @@ impl<'a> Params<'a> {
                 });
             };
             let (key, value) = (key.trim(), value.trim());
-            if !valid.contains(&key) {
+            let Some(&key) = valid.iter().find(|k| k.eq_ignore_ascii_case(key)) else {
                 return Err(SpecError::UnknownKey {
                     name: name.to_string(),
                     key: key.to_string(),
                     valid,
                 });
-            }
+            };
             if pairs.iter().any(|(k, _)| *k == key) {
                 return Err(SpecError::DuplicateKey {
                     name: name.to_string(),
