@@ -10,6 +10,7 @@ use crate::report::{self, num};
 
 /// The optimal schedule.
 #[derive(Debug, clap::Args)]
+#[group(id = "target", required = true, multiple = false)]
 pub struct Args {
     #[command(flatten)]
     pub input: Input,
@@ -21,12 +22,17 @@ pub struct Args {
         value_name = "K",
         value_parser = parse_steps,
         allow_negative_numbers = true,
-        conflicts_with = "epsilon",
-        required_unless_present = "epsilon"
+        group = "target"
     )]
     pub steps: Option<usize>,
     /// The fewest passes with expected KL ≤ E (in --unit).
-    #[arg(long, value_name = "E", value_parser = parse_nonnegative, allow_negative_numbers = true)]
+    #[arg(
+        long,
+        value_name = "E",
+        value_parser = parse_nonnegative,
+        allow_negative_numbers = true,
+        group = "target"
+    )]
     pub epsilon: Option<f64>,
     /// Output style: `text`, or `llada` to also print the per-step counts as a list ready to
     /// paste into a LLaDA-style sampler (num_transfer_tokens).
