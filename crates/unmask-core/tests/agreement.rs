@@ -13,7 +13,10 @@ use common::{close, compositions, curves};
 use proptest::prelude::*;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use unmask_core::{InformationCurve, Method, Schedule, expected_kl, min_steps, optimal_schedule};
+use unmask_core::{
+    BlockCurves, InformationCurve, Method, Schedule, blockwise_expected_kl, expected_kl, min_steps,
+    min_steps_blockwise, optimal_blockwise, optimal_schedule,
+};
 
 const METHODS: [Method; 3] = [
     Method::Lagrangian,
@@ -223,4 +226,70 @@ fn lagrangian_matches_divide_conquer_on_larger_curves() {
             }
         }
     }
+}
+
+/// The best split of k steps over blocks by a DP over blocks × steps on the plain frontiers.
+fn dp_allocation(frontiers: &[Vec<f64>], k: usize) -> f64 {
+    let mut best = vec![f64::INFINITY; k + 1];
+    best[0] = 0.0;
+    for f in frontiers {
+        let mut next = vec![f64::INFINITY; k + 1];
+        for (used, &b) in best.iter().enumerate() {
+            if !b.is_finite() {
+                continue;
+            }
+            for (kb, &cost) in f.iter().enumerate() {
+                let total = used + kb + 1;
+                if total <= k {
+                    next[total] = next[total].min(b + cost);
+                }
+            }
+        }
+        best = next;
+    }
+    best[k]
+}
+
+/// The block-wise optimum (greedy over convex per-block frontiers) against the DP over blocks ×
+/// steps, on more than 100 random instances; the ε form against the DP's first k under ε.
+#[test]
+fn blockwise_optimum_equals_the_dp_over_blocks_and_steps() {
+    let mut r = rng(41);
+    let mut cases = 0;
+    for _ in 0..40 {
+        let m = r.random_range(1..5);
+        let curves: Vec<InformationCurve> = (0..m)
+            .map(|_| {
+                let len = r.random_range(1..9);
+                random_curve(&mut r, len)
+            })
+            .collect();
+        let frontiers: Vec<Vec<f64>> = curves.iter().map(|c| plain_frontier(c.z())).collect();
+        let tc: f64 = curves.iter().map(InformationCurve::tc).sum();
+        let blocks = BlockCurves::new(curves).unwrap();
+        for k in m..=blocks.len() {
+            let greedy = optimal_blockwise(&blocks, k).unwrap();
+            let dp = dp_allocation(&frontiers, k);
+            assert!(
+                close(greedy.expected_kl, dp, tc),
+                "k = {k}: {} vs {dp}",
+                greedy.expected_kl
+            );
+            assert_eq!(greedy.steps_per_block().iter().sum::<usize>(), k);
+            let (again, _) = blockwise_expected_kl(&blocks, &greedy.schedules).unwrap();
+            assert!(close(again, greedy.expected_kl, tc));
+            cases += 1;
+        }
+        let target = tc * r.random::<f64>() * 0.5;
+        let got = min_steps_blockwise(&blocks, target).unwrap();
+        let first = (m..=blocks.len())
+            .find(|&k| dp_allocation(&frontiers, k) <= target + 1e-12)
+            .unwrap();
+        assert_eq!(
+            got.steps_per_block().iter().sum::<usize>(),
+            first,
+            "ε = {target}"
+        );
+    }
+    assert!(cases >= 100, "{cases} instances");
 }
