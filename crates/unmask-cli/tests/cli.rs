@@ -1351,3 +1351,37 @@ fn did_you_mean_and_case() {
     ]);
     assert_eq!(a["expected_kl"], b["expected_kl"]);
 }
+
+/// `curve --dist SPEC --block L` writes closed-form block curves that `plan --blocks` reads.
+#[test]
+fn block_curves_from_families() {
+    let doc = json(&["curve", "--dist", "parity:n=8", "--block", "4"]);
+    assert_eq!(doc["block"], 4);
+    assert_eq!(doc["curves"][0], serde_json::json!([0.0, 0.0, 0.0, 0.0]));
+    assert_eq!(doc["curves"][1][3], std::f64::consts::LN_2);
+    let path = tmp("rs_blocks.json");
+    let p = path.display().to_string();
+    let (code, _, err) = unmask(&[
+        "curve",
+        "--dist",
+        "rs:n=64,k=40,q=67",
+        "--block",
+        "16",
+        "--out",
+        &p,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    // Block 3 holds the code's last 8 free symbols: two steps of 8 are exact there.
+    let plan = json(&["plan", "--blocks", &p, "--steps", "8"]);
+    assert_eq!(plan["expected_kl"], 0.0);
+    assert_eq!(plan["blocks"][2]["schedule"], serde_json::json!([8, 8]));
+    fails(
+        &["curve", "--dist", "markov:n=8,q=2,stay=0.5", "--block", "4"],
+        &["not yet markov"],
+    );
+    fails(
+        &["curve", "--dist", "parity:n=10", "--block", "4"],
+        &["must divide n = 10"],
+    );
+    fails(&["curve", "--curve", &p, "--block", "4"], &["--dist"]);
+}

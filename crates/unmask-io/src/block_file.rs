@@ -135,3 +135,19 @@ pub fn read_block_curves(
     let blocks = BlockCurves::new(curves).map_err(|_| BlockFileError::Form)?;
     Ok((blocks, unit))
 }
+
+/// Writes block curves in the file format [`read_block_curves`] reads (one curve per block),
+/// newline-terminated JSON: `{"block", "curves", "schema_version", "unit"}`. Blocks of
+/// different lengths write `block` as the first block's length; the reader then refuses them.
+pub fn write_block_curves(blocks: &BlockCurves, unit: Unit) -> Vec<u8> {
+    let curves: Vec<Vec<f64>> = blocks.curves().iter().map(|c| c.values_in(unit)).collect();
+    let doc = serde_json::json!({
+        "schema_version": crate::SCHEMA_VERSION,
+        "unit": unit.name(),
+        "block": blocks.curves()[0].len(),
+        "curves": curves,
+    });
+    let mut bytes = serde_json::to_vec(&doc).expect("JSON of finite numbers");
+    bytes.push(b'\n');
+    bytes
+}

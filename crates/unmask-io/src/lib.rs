@@ -42,7 +42,7 @@ mod dist_file;
 mod report;
 mod shard;
 
-pub use block_file::{BlockFileError, read_block_curves};
+pub use block_file::{BlockFileError, read_block_curves, write_block_curves};
 pub use curve_file::{
     CurveFileError, Format, RawCurve, SCHEMA_VERSION, parse_csv, parse_json, read_curve,
     read_curve_in, write_curve,

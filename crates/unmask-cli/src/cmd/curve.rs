@@ -26,6 +26,11 @@ pub struct Args {
     /// Format of --out; by default taken from the extension (.csv), else JSON.
     #[arg(long, value_enum)]
     pub format: Option<CurveFormat>,
+    /// The conditional block curves of a semi-autoregressive decoder with blocks of L tokens
+    /// (with --dist; closed forms for product, parity, repeat, mds and rs), printed or written
+    /// with --out in the block-curve format that `plan --blocks` and `eval --blocks` read.
+    #[arg(long, value_name = "L", value_parser = crate::args::parse_steps, requires = "dist")]
+    pub block: Option<usize>,
 }
 
 /// What `unmask curve` can do besides printing.
@@ -40,6 +45,9 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         return merge(m, out);
     }
     let unit = Unit::from(args.output.unit);
+    if let Some(block) = args.block {
+        return block_curves(&args, block, unit, out);
+    }
     let loaded = args.input.load(unit)?;
     let curve = &loaded.curve;
     if let Some(path) = &args.out {
@@ -139,4 +147,55 @@ fn merge(args: MergeArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `--block L`: the family's conditional block curves, in the block-curve file format.
+fn block_curves(
+    args: &Args,
+    block: usize,
+    unit: Unit,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    let spec = args.input.dist.as_deref().unwrap_or_default();
+    let dist = unmask_core::DistSpec::parse(spec).with_context(|| format!("--dist {spec:?}"))?;
+    let n = dist.len().unwrap_or(0);
+    crate::args::budget()
+        .check_curve_len(n)
+        .map_err(crate::args::over_budget)?;
+    if n == 0 || !n.is_multiple_of(block) {
+        bail!("--block {block} must divide n = {n}");
+    }
+    let blocks = dist.closed_block_curves(block).ok_or_else(|| {
+        anyhow::anyhow!(
+            "--dist {spec:?}: block curves are available in closed form for product, parity, repeat, mds and rs (not yet {})",
+            dist.name()
+        )
+    })?;
+    let bytes = unmask_io::write_block_curves(&blocks, unit);
+    if let Some(path) = &args.out {
+        io::write_atomic(path, &bytes)?;
+    }
+    if args.output.json && args.out.is_none() {
+        out.write_all(&bytes)?;
+        return Ok(());
+    }
+    let mut t = Table::new(&["block", "tokens", "TC", "Z_L"]);
+    for (b, c) in blocks.curves().iter().enumerate() {
+        t.row(vec![
+            (b + 1).to_string(),
+            c.len().to_string(),
+            num(unit.from_nats(c.tc())),
+            num(unit.from_nats(c.z_n())),
+        ]);
+    }
+    writeln!(
+        out,
+        "block curves of {dist} ({} blocks of {block}, {unit}; conditional on the prefix, later blocks masked)",
+        blocks.blocks()
+    )?;
+    write!(out, "{}", t.render())?;
+    if let Some(path) = &args.out {
+        writeln!(out, "wrote {}", path.display())?;
+    }
+    Ok(())
 }

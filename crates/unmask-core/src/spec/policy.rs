@@ -4,6 +4,7 @@
 
 use super::dist::{DistError, DistSpec, FileData};
 use super::{CODE_CURVE_ORDERS, DEFAULT_CURVE_DRAWS, DEFAULT_CURVE_POINTS};
+use crate::blockwise::BlockCurves;
 use crate::curve::InformationCurve;
 
 /// Where the curve of a distribution spec came from ([`DistSpec::curve`]).
@@ -130,5 +131,82 @@ impl DistSpec {
                 max_stderr,
             },
         ))
+    }
+}
+
+impl DistSpec {
+    /// The conditional block curves of a semi-autoregressive decoder with blocks of `block`
+    /// tokens (`docs/theory.md` §9), where the family gives them in closed form; None for other
+    /// families or when `block` does not divide n.
+    ///
+    /// # Formula
+    ///
+    /// With p = (b − 1)·L tokens of prefix revealed and the later blocks marginalised out:
+    /// products: Z^(b) ≡ 0; a repeated symbol: block 1 is the repeat curve, later blocks are
+    /// determined by the prefix (Z ≡ 0); parity: blocks before the last are independent uniform
+    /// bits (Z ≡ 0), the last has its parity fixed by the prefix (Z^(m)_L = ln 2); a
+    /// k-dimensional MDS code (and Reed–Solomon): any k − p coordinates outside the prefix are
+    /// independent uniform and the rest determined, so Z^(b)_j = ln q·1[j > k − p] (≡ 0 once
+    /// p ≥ k). Checked against the conditional entropies of the exact law.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use unmask_core::DistSpec;
+    /// let blocks = DistSpec::parse("parity:n=8")?.closed_block_curves(4).unwrap();
+    /// assert_eq!(blocks.curves()[0].z(), &[0.0; 4]);
+    /// assert_eq!(blocks.curves()[1].z()[3], std::f64::consts::LN_2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn closed_block_curves(&self, block: usize) -> Option<BlockCurves> {
+        let n = self.len()?;
+        if block == 0 || !n.is_multiple_of(block) {
+            return None;
+        }
+        let m = n / block;
+        let zeros = || vec![0.0; block];
+        let curves: Vec<Vec<f64>> = match *self {
+            DistSpec::Product { .. } => (0..m).map(|_| zeros()).collect(),
+            DistSpec::Repeat { q, .. } => (0..m)
+                .map(|b| {
+                    let mut z = if b == 0 {
+                        vec![(q as f64).ln(); block]
+                    } else {
+                        zeros()
+                    };
+                    z[0] = 0.0;
+                    z
+                })
+                .collect(),
+            DistSpec::Parity { .. } => (0..m)
+                .map(|b| {
+                    let mut z = zeros();
+                    if b + 1 == m {
+                        z[block - 1] = std::f64::consts::LN_2;
+                    }
+                    z
+                })
+                .collect(),
+            DistSpec::Mds { k, q, .. } | DistSpec::Rs { k, q, .. } => (0..m)
+                .map(|b| {
+                    let free = k.saturating_sub(b * block);
+                    (1..=block)
+                        .map(|j| {
+                            if free > 0 && j > free {
+                                (q as f64).ln()
+                            } else {
+                                0.0
+                            }
+                        })
+                        .collect()
+                })
+                .collect(),
+            _ => return None,
+        };
+        let curves = curves
+            .into_iter()
+            .map(|z| InformationCurve::new(z).expect("closed-form block curves are valid"))
+            .collect();
+        BlockCurves::new(curves).ok()
     }
 }
