@@ -345,7 +345,7 @@ fn closed_block_curves_equal_enumeration() {
             let h_prefix = marginal_entropy(&law, n, q, &prefix);
             let members: Vec<usize> = (b * block..(b + 1) * block).collect();
             let mut mean = vec![0.0; block + 1];
-            for i in 1..=block {
+            for (i, slot) in mean.iter_mut().enumerate().skip(1) {
                 let mut total = 0.0;
                 let mut count = 0.0;
                 for mask in 0u32..(1 << block) {
@@ -361,7 +361,7 @@ fn closed_block_curves_equal_enumeration() {
                     total += marginal_entropy(&law, n, q, &set) - h_prefix;
                     count += 1.0;
                 }
-                mean[i] = total / count;
+                *slot = total / count;
             }
             for j in 1..=block {
                 let z = mean[1] + mean[j - 1] - mean[j];
