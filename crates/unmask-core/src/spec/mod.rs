@@ -14,6 +14,7 @@
 //! never panic on any input (property tests and the fuzz targets in `fuzz/`).
 
 pub mod binomial;
+mod build;
 mod cost;
 pub mod dist;
 mod policy;
