@@ -3,6 +3,9 @@
 //! bodies, `unmask-fuzz`) and through the CLI, so that CI keeps what fuzzing found without
 //! running a fuzzer (`scripts/fuzz.sh` runs one).
 //!
+//! Distribution specs go through curve, sample, verify and estimate; schedule specs through
+//! eval; rule specs through sample; curve files through plan, compare, frontier and eval.
+//!
 //! The property: every input ends in exit code 0 or 2 within 10 s, under a 4 GiB address-space
 //! limit (`prlimit`, when the machine has it), with nothing on stderr that looks like a panic.
 //! The test binary is a debug build, 10–50× slower than release, so the runs use a work budget
@@ -127,6 +130,24 @@ fn commands(target: &str, bytes: &[u8], scratch: &Path) -> Vec<Vec<String>> {
                     "--schedule",
                     "uniform:steps=1",
                     "--samples",
+                    "2",
+                ]),
+                s(&[
+                    "verify",
+                    "--dist",
+                    &spec,
+                    "--schedule",
+                    "uniform:steps=1",
+                    "--samples",
+                    "2",
+                ]),
+                s(&[
+                    "estimate",
+                    "--dist",
+                    &spec,
+                    "--samples",
+                    "2",
+                    "--points",
                     "2",
                 ]),
             ]

@@ -249,6 +249,7 @@ fn allocate(
     let mut next: Vec<Option<crate::Optimum>> = vec![None; m];
     let mut used = m;
     let total = |c: &[crate::Optimum]| crate::num::sum(c.iter().map(|o| o.expected_kl));
+    let slack = crate::tol::ABS * blocks_tc(blocks).max(1.0);
     loop {
         if let Some(k) = steps
             && used >= k
@@ -256,7 +257,7 @@ fn allocate(
             break;
         }
         if let Some(e) = epsilon
-            && total(&current) <= e + crate::tol::ABS * blocks_tc(blocks).max(1.0)
+            && total(&current) <= e + slack
         {
             break;
         }

@@ -55,8 +55,18 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         _ => (None, None),
     };
     // The sampler's law first: μ's table is only worth building when ν could be enumerated.
-    let sampler_kl = exact_output_law(&p.family, &p.rule)
-        .and_then(|nu| exact_law(&p.family).map(|mu| kl_divergence(&mu, &nu)));
+    // Both are optional extras, computed only when μ's table (q^n outcomes, one ln μ each) fits
+    // the work budget; otherwise `sampler_kl` is null.
+    let n = unmask_core::Oracle::len(&p.family);
+    let q = unmask_core::Oracle::vocab_size(&p.family) as f64;
+    let per_outcome = p.dist.call_cost(0).work + n as f64;
+    let table = unmask_core::budget::Cost::work(q.powi(n.min(64) as i32) * per_outcome);
+    let sampler_kl = if crate::args::budget().check("the exact laws", table).is_ok() {
+        exact_output_law(&p.family, &p.rule)
+            .and_then(|nu| exact_law(&p.family).map(|mu| kl_divergence(&mu, &nu)))
+    } else {
+        None
+    };
     // The sampler's own outputs: NFE, −ln μ(x), validity. Streams after the MC draws.
     let samples = sample_batch(&p.family, &p.rule, m, seed, m as u64)?;
     let nfe = samples.iter().map(|s| s.nfe() as f64).sum::<f64>() / m as f64;

@@ -346,14 +346,16 @@ impl Markov {
     }
 
     /// `H(X) = H(π) + (n − 1)·H(X_1 | X_0)`.
+    ///
+    /// A stay chain's rows are permutations of one another, so its conditional entropy is one
+    /// row's: O(q) instead of O(q²) (q can be large there: no q × q matrix is ever stored).
     pub(crate) fn entropy(&self) -> f64 {
         let q = self.q();
-        let conditional: f64 = (0..q)
-            .map(|a| {
-                let row: Vec<f64> = (0..q).map(|b| self.transition.prob(a, b)).collect();
-                self.pi[a] * entropy(&row)
-            })
-            .sum();
+        let row = |a: usize| -> Vec<f64> { (0..q).map(|b| self.transition.prob(a, b)).collect() };
+        let conditional: f64 = match self.transition {
+            Transition::Stay { .. } => entropy(&row(0)),
+            Transition::Dense { .. } => (0..q).map(|a| self.pi[a] * entropy(&row(a))).sum(),
+        };
         entropy(&self.pi) + (self.n - 1) as f64 * conditional
     }
 
