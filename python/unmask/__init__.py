@@ -9,6 +9,9 @@ optimises it, and estimates Z from a model's predictions.
 All numbers are in the curve's unit ("nats" by default, or "bits"). Errors are ``ValueError``
 with the same messages as the ``unmask`` command-line tool.
 
+PyTorch models plug in through ``unmask.torch`` (estimate a model's curve, generate with any
+schedule, score schedules on held-out data); it needs torch, this module does not.
+
 Quick start::
 
     import unmask
@@ -24,9 +27,12 @@ from typing import Callable, Optional, Sequence, Union
 import numpy as np
 
 from ._unmask import (
+    BlockCurves,
     Curve,
     __version__,
     compare,
+    draw,
+    estimation_orders,
     expected_kl,
     frontier,
     optimal_schedule,
@@ -35,10 +41,13 @@ from ._unmask import (
 )
 
 __all__ = [
+    "BlockCurves",
     "Curve",
     "__version__",
     "compare",
+    "draw",
     "estimate_curve",
+    "estimation_orders",
     "expected_kl",
     "frontier",
     "optimal_schedule",
@@ -88,7 +97,8 @@ def estimate_curve(
             a model must ignore them (replace them by its mask id).
         sequences: int array (M, n) of token ids (a data set, or draws from a distribution).
         points: number of grid points P (evenly spaced in 1..n-1, plus 0), or explicit counts.
-        seed: seed of NumPy's PCG64 generator for the random orders.
+        seed: the orders are ``estimation_orders(n, M, seed)``: those of the Rust estimator
+            (``unmask estimate --seed``) and of ``unmask.torch.estimate_curve``.
         batch_size: sequences per ``predict`` call.
         loss: "entropy" or "cross_entropy".
         unit: unit of the returned curve.
@@ -112,8 +122,7 @@ def estimate_curve(
     seqs = seqs.astype(np.int64)
     m, n = seqs.shape
     grid = _grid(n, points)
-    rng = np.random.Generator(np.random.PCG64(seed))
-    orders = np.argsort(rng.random((m, n)), axis=1)
+    orders = estimation_orders(n, m, seed)
     # rank[b, i] = position of i in sequence b's order: i is revealed at t iff rank < t.
     rank = np.empty_like(orders)
     np.put_along_axis(rank, orders, np.arange(n)[None, :].repeat(m, axis=0), axis=1)

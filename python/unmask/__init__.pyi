@@ -3,9 +3,12 @@ from typing import Callable, Sequence, Union
 import numpy as np
 
 from ._unmask import (
+    BlockCurves as BlockCurves,
     Curve as Curve,
     __version__ as __version__,
     compare as compare,
+    draw as draw,
+    estimation_orders as estimation_orders,
     expected_kl as expected_kl,
     frontier as frontier,
     optimal_schedule as optimal_schedule,

@@ -123,9 +123,31 @@ pub fn grid(n: usize, points: usize) -> Vec<usize> {
     ts
 }
 
+/// The random order of one estimation item: a uniform permutation of `0..n` (Fisher–Yates, as
+/// `rand`'s `shuffle`), drawn first from the item's stream `stream(seed, i)`; the item's draw
+/// (for `--dist`) comes from the same stream after it. The Python package takes its orders from
+/// here (`unmask.estimation_orders`), so the two estimators reveal the same positions for the
+/// same seed.
+///
+/// # Example
+///
+/// ```
+/// let mut a = unmask_core::stream(7, 0);
+/// let order = unmask_core::estimation_order(5, &mut a);
+/// let mut sorted = order.clone();
+/// sorted.sort();
+/// assert_eq!(sorted, vec![0, 1, 2, 3, 4]);
+/// assert_eq!(order, unmask_core::estimation_order(5, &mut unmask_core::stream(7, 0)));
+/// ```
+pub fn estimation_order<R: rand::Rng + ?Sized>(n: usize, rng: &mut R) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(rng);
+    order
+}
+
 /// Estimates the entropy profile at `grid` (values of t; 0 is added if absent) from `samples`
-/// draws `draw(i)` (sample i of a data set, or an exact draw) and oracle calls: per draw, one
-/// random order; for each t, the first t positions are revealed and the oracle is asked for the
+/// draws `draw(rng)` (an exact draw, from item i's stream after its order) and oracle calls: per
+/// draw, one random order ([`estimation_order`]); for each t, the first t positions are revealed and the oracle is asked for the
 /// rest (one call per grid point per draw).
 ///
 /// # Errors
@@ -163,10 +185,9 @@ where
         .into_par_iter()
         .map(|i| -> Result<Vec<(f64, f64)>, O::Error> {
             let mut rng = runs.rng(i);
+            let order = estimation_order(n, &mut rng);
             let x = draw(&mut rng);
             assert_eq!(x.len(), n, "draw length");
-            let mut order: Vec<usize> = (0..n).collect();
-            order.shuffle(&mut rng);
             let mut out = Vec::new();
             let row = ts
                 .iter()

@@ -5,6 +5,8 @@
 //! core error becomes a `ValueError` carrying the same message as the CLI. The documented Python
 //! API is `python/unmask/__init__.py`, which re-exports these names.
 
+mod blocks;
+
 use numpy::{AllowTypeChange, IntoPyArray, PyArray1, PyArray2, PyArrayLike1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
@@ -58,6 +60,16 @@ impl Curve {
             unit,
             correction: None,
             stderr: None,
+        }
+    }
+
+    /// A copy (the class is frozen; block curves keep their own).
+    fn copy(&self) -> Self {
+        Curve {
+            inner: self.inner.clone(),
+            unit: self.unit,
+            correction: self.correction,
+            stderr: self.stderr.clone(),
         }
     }
 
@@ -538,6 +550,9 @@ fn transfer_counts<'py>(
 #[pymodule]
 fn _unmask(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Curve>()?;
+    m.add_class::<blocks::BlockCurves>()?;
+    m.add_function(wrap_pyfunction!(blocks::estimation_orders, m)?)?;
+    m.add_function(wrap_pyfunction!(blocks::draw, m)?)?;
     m.add_function(wrap_pyfunction!(expected_kl, m)?)?;
     m.add_function(wrap_pyfunction!(optimal_schedule, m)?)?;
     m.add_function(wrap_pyfunction!(_rust_seconds_optimal, m)?)?;
