@@ -97,3 +97,13 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// Loads a checkpoint directory and builds its network (the names, shapes and vocabulary
+/// checked; errors name the file or tensor).
+pub fn load_model(dir: &Path) -> anyhow::Result<(unmask_nn::Llada, unmask_nn::Vocab)> {
+    let ckpt =
+        unmask_nn::checkpoint::load(dir).with_context(|| format!("--model {}", dir.display()))?;
+    let model = unmask_nn::Llada::new(ckpt.config, &ckpt.tensors)
+        .with_context(|| format!("--model {}", dir.display()))?;
+    Ok((model, ckpt.vocab))
+}

@@ -61,6 +61,8 @@ enum Command {
     Verify(cmd::verify::Args),
     /// Estimate a curve from draws and oracle calls, as with a trained model.
     Estimate(cmd::estimate::Args),
+    /// A model's marginals at the masked positions of one sequence (`--ids 5,_,_,7`).
+    Predict(cmd::predict::Args),
 }
 
 fn run() -> anyhow::Result<ExitCode> {
@@ -81,6 +83,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Sample(a) => cmd::sample::run(a, &mut out)?,
         Command::Verify(a) => cmd::verify::run(a, &mut out)?,
         Command::Estimate(a) => cmd::estimate::run(a, &mut out)?,
+        Command::Predict(a) => cmd::predict::run(a, &mut out)?,
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)

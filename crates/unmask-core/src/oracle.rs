@@ -120,10 +120,11 @@ impl<O: Oracle + ?Sized> Oracle for &O {
 /// ```
 #[derive(Debug)]
 pub struct Counting<O> {
-    // Counts calls of `conditional_marginals`; a batch through the default `batch_marginals`
-    // counts one call per sequence (one NFE each).
+    // `calls`: sequences answered (one NFE each, batched or not); `batches`: forward passes
+    // of the inner oracle as it was called (a batch counts once).
     inner: O,
     calls: AtomicU64,
+    batches: AtomicU64,
 }
 
 impl<O> Counting<O> {
@@ -132,12 +133,18 @@ impl<O> Counting<O> {
         Counting {
             inner,
             calls: AtomicU64::new(0),
+            batches: AtomicU64::new(0),
         }
     }
 
-    /// Calls made so far.
+    /// Sequences answered so far (NFE summed over sequences).
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Calls of the inner oracle so far: a batched pass counts once.
+    pub fn batches(&self) -> u64 {
+        self.batches.load(Ordering::Relaxed)
     }
 
     /// The wrapped oracle.
@@ -164,7 +171,22 @@ impl<O: Oracle> Oracle for Counting<O> {
         out: &mut [f64],
     ) -> Result<(), Self::Error> {
         self.calls.fetch_add(1, Ordering::Relaxed);
+        self.batches.fetch_add(1, Ordering::Relaxed);
         self.inner.conditional_marginals(partial, query, out)
+    }
+
+    /// Passes the batch to the inner oracle's own batched pass (a neural model's single
+    /// forward), counting one call per sequence and one batch.
+    fn batch_marginals(
+        &self,
+        partials: &[&[u32]],
+        queries: &[&[usize]],
+        outs: &mut [&mut [f64]],
+    ) -> Result<(), Self::Error> {
+        self.calls
+            .fetch_add(partials.len() as u64, Ordering::Relaxed);
+        self.batches.fetch_add(1, Ordering::Relaxed);
+        self.inner.batch_marginals(partials, queries, outs)
     }
 }
 
@@ -236,6 +258,7 @@ mod tests {
             counted.batch_marginals(&p, &q, &mut o).unwrap();
         }
         assert_eq!(counted.calls(), 3);
+        assert_eq!(counted.batches(), 1);
         let seen = checking.seen.into_inner().unwrap();
         let expected: Vec<(Vec<u32>, Vec<usize>)> = partials
             .iter()

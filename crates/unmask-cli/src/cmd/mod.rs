@@ -7,5 +7,6 @@ pub mod estimate;
 pub mod eval;
 pub mod frontier;
 pub mod plan;
+pub mod predict;
 pub mod sample;
 pub mod verify;

@@ -1,0 +1,292 @@
+//! Checkpoint directories in LLaDA's format: `config.json`, `model.safetensors` (or shards listed
+//! by `model.safetensors.index.json`), plus this tool's `vocab.json` and training state.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Tensor};
+use serde_json::Value;
+
+use crate::{Config, NnError};
+
+/// What the token ids mean.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Vocab {
+    /// Ids `0..size` are a distribution's symbols (`unmask train --dist`).
+    Symbols(usize),
+    /// Id i is the i-th character (`unmask train --text`).
+    Chars(Vec<char>),
+    /// No vocabulary file (a foreign checkpoint): ids only.
+    Ids,
+}
+
+impl Vocab {
+    /// Real tokens (the mask excluded), when known.
+    pub fn len(&self) -> Option<usize> {
+        match self {
+            Vocab::Symbols(q) => Some(*q),
+            Vocab::Chars(c) => Some(c.len()),
+            Vocab::Ids => None,
+        }
+    }
+
+    /// How token `id` prints: its character (escaped) for text, the id otherwise.
+    pub fn show(&self, id: usize) -> String {
+        match self {
+            Vocab::Chars(c) if id < c.len() => format!("{:?}", c[id]),
+            _ => id.to_string(),
+        }
+    }
+
+    /// True for an empty vocabulary.
+    pub fn is_empty(&self) -> bool {
+        self.len() == Some(0)
+    }
+
+    fn to_json(&self) -> Option<Value> {
+        match self {
+            Vocab::Symbols(q) => Some(serde_json::json!({"kind": "symbols", "size": q})),
+            Vocab::Chars(c) => {
+                Some(serde_json::json!({"kind": "chars", "chars": c.iter().collect::<String>()}))
+            }
+            Vocab::Ids => None,
+        }
+    }
+
+    fn from_json(text: &str, file: &Path) -> Result<Vocab, NnError> {
+        let bad = |msg: &str| NnError::File {
+            path: file.to_path_buf(),
+            msg: msg.to_string(),
+        };
+        let doc: Value = serde_json::from_str(text).map_err(|e| bad(&e.to_string()))?;
+        match doc.get("kind").and_then(Value::as_str) {
+            Some("symbols") => doc
+                .get("size")
+                .and_then(Value::as_u64)
+                .and_then(|s| usize::try_from(s).ok())
+                .filter(|&s| s >= 1)
+                .map(Vocab::Symbols)
+                .ok_or_else(|| bad("\"size\" must be a positive integer")),
+            Some("chars") => doc
+                .get("chars")
+                .and_then(Value::as_str)
+                .map(|s| Vocab::Chars(s.chars().collect()))
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| bad("\"chars\" must be a non-empty string")),
+            _ => Err(bad("\"kind\" must be \"symbols\" or \"chars\"")),
+        }
+    }
+}
+
+/// A loaded checkpoint.
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    /// The architecture (`config.json`).
+    pub config: Config,
+    /// Every tensor by name, as stored (f32, bf16 or f16).
+    pub tensors: BTreeMap<String, Tensor>,
+    /// `vocab.json`, or [`Vocab::Ids`] without one.
+    pub vocab: Vocab,
+    /// The directory.
+    pub dir: PathBuf,
+}
+
+fn read(path: &Path) -> Result<String, NnError> {
+    std::fs::read_to_string(path).map_err(|e| NnError::File {
+        path: path.to_path_buf(),
+        msg: e.to_string(),
+    })
+}
+
+fn load_shard(path: &Path) -> Result<HashMap<String, Tensor>, NnError> {
+    let bytes = std::fs::read(path).map_err(|e| NnError::File {
+        path: path.to_path_buf(),
+        msg: e.to_string(),
+    })?;
+    let tensors =
+        candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).map_err(|e| NnError::File {
+            path: path.to_path_buf(),
+            msg: format!("not a readable safetensors file ({e})"),
+        })?;
+    for (name, t) in &tensors {
+        if !matches!(t.dtype(), DType::F32 | DType::BF16 | DType::F16) {
+            return Err(NnError::File {
+                path: path.to_path_buf(),
+                msg: format!(
+                    "tensor {name:?} is {:?}; f32, bf16 or f16 expected",
+                    t.dtype()
+                ),
+            });
+        }
+    }
+    Ok(tensors)
+}
+
+/// Loads a checkpoint directory: `config.json`, then `model.safetensors` or the shards of
+/// `model.safetensors.index.json` (`weight_map`: tensor → file), then `vocab.json` if present.
+/// Shapes and names are checked when the network is built ([`crate::Llada::new`]).
+///
+/// # Errors
+///
+/// [`NnError`] naming the file and what is wrong with it.
+pub fn load(dir: &Path) -> Result<Checkpoint, NnError> {
+    if !dir.is_dir() {
+        return Err(NnError::File {
+            path: dir.to_path_buf(),
+            msg: "not a checkpoint directory".into(),
+        });
+    }
+    let config_path = dir.join("config.json");
+    let config = Config::from_json(&read(&config_path)?, &config_path.display().to_string())?;
+    let single = dir.join("model.safetensors");
+    let index = dir.join("model.safetensors.index.json");
+    let mut tensors = BTreeMap::new();
+    if index.exists() {
+        let doc: Value = serde_json::from_str(&read(&index)?).map_err(|e| NnError::File {
+            path: index.clone(),
+            msg: e.to_string(),
+        })?;
+        let map = doc
+            .get("weight_map")
+            .and_then(Value::as_object)
+            .ok_or_else(|| NnError::File {
+                path: index.clone(),
+                msg: "no \"weight_map\" object".into(),
+            })?;
+        let mut files: Vec<&str> = map.values().filter_map(Value::as_str).collect();
+        files.sort_unstable();
+        files.dedup();
+        for file in files {
+            if file.contains('/') || file.contains('\\') || file.starts_with('.') {
+                return Err(NnError::File {
+                    path: index.clone(),
+                    msg: format!("shard {file:?} is not a file name in the directory"),
+                });
+            }
+            for (name, t) in load_shard(&dir.join(file))? {
+                if map.get(&name).and_then(Value::as_str) != Some(file) {
+                    return Err(NnError::File {
+                        path: dir.join(file),
+                        msg: format!("tensor {name:?} is not listed for this shard in the index"),
+                    });
+                }
+                tensors.insert(name, t);
+            }
+        }
+        if let Some(name) = map.keys().find(|k| !tensors.contains_key(*k)) {
+            return Err(NnError::File {
+                path: index.clone(),
+                msg: format!("tensor {name:?} is listed but in no shard"),
+            });
+        }
+    } else if single.exists() {
+        tensors.extend(load_shard(&single)?);
+    } else {
+        return Err(NnError::File {
+            path: dir.to_path_buf(),
+            msg: "neither model.safetensors nor model.safetensors.index.json".into(),
+        });
+    }
+    let vocab_path = dir.join("vocab.json");
+    let vocab = if vocab_path.exists() {
+        Vocab::from_json(&read(&vocab_path)?, &vocab_path)?
+    } else {
+        Vocab::Ids
+    };
+    if let Some(q) = vocab.len()
+        && q + 1 != config.vocab_size
+    {
+        return Err(NnError::File {
+            path: vocab_path,
+            msg: format!(
+                "{q} tokens and the mask, but config.json has vocab_size {}",
+                config.vocab_size
+            ),
+        });
+    }
+    Ok(Checkpoint {
+        config,
+        tensors,
+        vocab,
+        dir: dir.to_path_buf(),
+    })
+}
+
+/// Extra files a training run keeps beside the model (optimizer moments, its state).
+pub type Extra<'a> = Vec<(&'a str, FileBody<'a>)>;
+
+/// The body of an extra checkpoint file.
+pub enum FileBody<'a> {
+    /// JSON text.
+    Json(Value),
+    /// Tensors (safetensors).
+    Tensors(&'a BTreeMap<String, Tensor>),
+}
+
+/// Writes a checkpoint directory atomically: everything goes to `DIR.tmp` first, which then
+/// replaces `DIR` (the old one kept as `DIR.old` until the new one is in place), so an
+/// interrupted write leaves the previous checkpoint. Tensors are written f32 with the metadata
+/// `{"format": "pt"}` that LLaDA's `transformers` code expects.
+///
+/// # Errors
+///
+/// [`NnError::File`] naming what could not be written.
+pub fn save(
+    dir: &Path,
+    config: &Config,
+    tensors: &BTreeMap<String, Tensor>,
+    vocab: &Vocab,
+    extra: Extra<'_>,
+) -> Result<(), NnError> {
+    let fail = |path: &Path, e: &dyn std::fmt::Display| NnError::File {
+        path: path.to_path_buf(),
+        msg: e.to_string(),
+    };
+    let sibling = |suffix: &str| {
+        let mut name = dir.file_name().unwrap_or_default().to_os_string();
+        name.push(suffix);
+        dir.with_file_name(name)
+    };
+    let (tmp, old) = (sibling(".tmp"), sibling(".old"));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|e| fail(&tmp, &e))?;
+    }
+    std::fs::create_dir_all(&tmp).map_err(|e| fail(&tmp, &e))?;
+    let json = |name: &str, doc: &Value| {
+        let path = tmp.join(name);
+        let mut text = serde_json::to_string_pretty(doc).expect("JSON");
+        text.push('\n');
+        std::fs::write(&path, text).map_err(|e| fail(&path, &e))
+    };
+    let tensors_file = |name: &str, map: &BTreeMap<String, Tensor>| {
+        let path = tmp.join(name);
+        let metadata = HashMap::from([("format".to_string(), "pt".to_string())]);
+        let f32s = map
+            .iter()
+            .map(|(k, t)| Ok((k.clone(), t.to_dtype(DType::F32)?)))
+            .collect::<Result<Vec<_>, candle_core::Error>>()?;
+        safetensors::serialize_to_file(f32s, Some(metadata), &path).map_err(|e| fail(&path, &e))
+    };
+    json("config.json", &config.to_json())?;
+    tensors_file("model.safetensors", tensors)?;
+    if let Some(v) = vocab.to_json() {
+        json("vocab.json", &v)?;
+    }
+    for (name, body) in extra {
+        match body {
+            FileBody::Json(doc) => json(name, &doc)?,
+            FileBody::Tensors(map) => tensors_file(name, map)?,
+        }
+    }
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(|e| fail(&old, &e))?;
+    }
+    if dir.exists() {
+        std::fs::rename(dir, &old).map_err(|e| fail(dir, &e))?;
+    }
+    std::fs::rename(&tmp, dir).map_err(|e| fail(dir, &e))?;
+    if old.exists() {
+        std::fs::remove_dir_all(&old).map_err(|e| fail(&old, &e))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,53 @@
+//! Neural masked diffusion models for unmask, on candle (CPU).
+//!
+//! [`Llada`] is LLaDA's network (a bidirectional transformer with RMSNorm, rotate-half RoPE,
+//! grouped KV heads and SwiGLU; `docs/neural.md`), configured by LLaDA's `config.json` keys
+//! ([`Config`]) and stored under LLaDA's tensor names in safetensors checkpoints
+//! ([`checkpoint`]), so the same loader reads a network this tool trains and a real LLaDA
+//! checkpoint. [`NeuralOracle`] makes a network the core's [`unmask_core::Oracle`] (one batched
+//! forward pass per call), which is all the estimator, the samplers and verification need.
+//! [`train`] fits a network with LLaDA's masked cross-entropy.
+//!
+//! The core crate does not depend on this one.
+
+mod config;
+mod model;
+mod oracle;
+
+pub mod checkpoint;
+
+pub use checkpoint::{Checkpoint, Vocab};
+pub use config::Config;
+pub use model::{Llada, Path, init_params, tensor_shapes};
+pub use oracle::NeuralOracle;
+
+/// Why a network, a checkpoint or an input was refused.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NnError {
+    /// `config.json` is invalid or describes an unsupported architecture.
+    #[error("{file}: {msg}")]
+    Config {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        msg: String,
+    },
+    /// A checkpoint file is missing or unreadable.
+    #[error("{}: {msg}", path.display())]
+    File {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        msg: String,
+    },
+    /// A tensor is missing, unexpected or of the wrong shape.
+    #[error("{0}")]
+    Tensor(String),
+    /// An input the network cannot take.
+    #[error("{0}")]
+    Input(String),
+    /// candle failed.
+    #[error("tensor computation failed: {0}")]
+    Candle(#[from] candle_core::Error),
+}
