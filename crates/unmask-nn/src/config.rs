@@ -134,7 +134,7 @@ impl Config {
         let doc: Map<String, Value> = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
         for (key, value) in &doc {
             if let Some((_, want)) = FIXED.iter().find(|(k, _)| k == key) {
-                let ok = value.to_string() == *want
+                let ok = value == &serde_json::from_str::<Value>(want).expect("literal JSON")
                     || (*want == "false" && value.is_null())
                     || (key == "activation_type" && value == "swiglu");
                 if !ok {
@@ -203,13 +203,13 @@ impl Config {
         if let Some((k, _)) = sizes.iter().find(|(_, v)| *v == 0) {
             return Err(format!("{k} must be positive"));
         }
-        if self.d_model % self.n_heads != 0 || self.head_dim() % 2 != 0 {
+        if !self.d_model.is_multiple_of(self.n_heads) || !self.head_dim().is_multiple_of(2) {
             return Err(format!(
                 "d_model {} does not split into {} heads of even size",
                 self.d_model, self.n_heads
             ));
         }
-        if self.n_heads % self.n_kv_heads != 0 {
+        if !self.n_heads.is_multiple_of(self.n_kv_heads) {
             return Err(format!(
                 "n_kv_heads {} does not divide n_heads {}",
                 self.n_kv_heads, self.n_heads
