@@ -63,6 +63,9 @@ enum Command {
     Estimate(cmd::estimate::Args),
     /// A model's marginals at the masked positions of one sequence (`--ids 5,_,_,7`).
     Predict(cmd::predict::Args),
+    /// Train a masked diffusion network (LLaDA's architecture and objective) on a
+    /// distribution's draws or a text.
+    Train(cmd::train::Args),
 }
 
 fn run() -> anyhow::Result<ExitCode> {
@@ -84,6 +87,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Verify(a) => cmd::verify::run(a, &mut out)?,
         Command::Estimate(a) => cmd::estimate::run(a, &mut out)?,
         Command::Predict(a) => cmd::predict::run(a, &mut out)?,
+        Command::Train(a) => cmd::train::run(a, &mut out)?,
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)

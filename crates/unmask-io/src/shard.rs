@@ -58,6 +58,8 @@ pub struct Shard {
     pub source: String,
     /// One object per run merged into this file (`{"seed", "first", "samples"}`).
     pub parts: Vec<Value>,
+    /// Which loss the main `points` are (`"loss"` in the file; predicted entropy by default).
+    pub main: Loss,
 }
 
 fn moments_json(m: &Moments) -> Value {
@@ -72,6 +74,7 @@ pub fn estimate_document(
     unit: Unit,
     source: &str,
     parts: Vec<Value>,
+    main: Loss,
 ) -> Value {
     let pts = |loss| -> (Vec<Value>, Vec<f64>) {
         let p = e.z_points(loss);
@@ -82,17 +85,21 @@ pub fn estimate_document(
             p.iter().map(|&(_, _, s)| unit.from_nats(s)).collect(),
         )
     };
-    let (points, stderr) = pts(Loss::Entropy);
-    let (ce_points, ce_stderr) = pts(Loss::CrossEntropy);
+    let (other, other_name, main_name) = match main {
+        Loss::Entropy => (Loss::CrossEntropy, "cross_entropy", "entropy"),
+        Loss::CrossEntropy => (Loss::Entropy, "entropy", "cross_entropy"),
+    };
+    let (points, stderr) = pts(main);
+    let (o_points, o_stderr) = pts(other);
     let each = |f: &dyn Fn(&PointEstimate) -> Value| e.points.iter().map(f).collect::<Vec<_>>();
-    json!({
+    let mut doc = json!({
         "schema_version": SCHEMA_VERSION,
         "unit": unit.name(),
         "n": e.n,
         "source": source,
+        "loss": main_name,
         "points": points,
         "stderr": stderr,
-        "cross_entropy": {"points": ce_points, "stderr": ce_stderr},
         "profile": {
             "t": each(&|p| json!(p.t)),
             "entropy": each(&|p| json!(unit.from_nats(p.entropy.mean()))),
@@ -109,7 +116,9 @@ pub fn estimate_document(
                 "z_cross_entropy": each(&|p| moments_json(&p.z_cross_entropy)),
             },
         },
-    })
+    });
+    doc[other_name] = json!({"points": o_points, "stderr": o_stderr});
+    doc
 }
 
 /// Reads an estimate file's sums back.
@@ -193,5 +202,9 @@ pub fn read_estimate(text: &str) -> Result<Shard, ShardError> {
             .and_then(Value::as_array)
             .cloned()
             .unwrap_or_default(),
+        main: match doc.get("loss").and_then(Value::as_str) {
+            Some("cross_entropy") => Loss::CrossEntropy,
+            _ => Loss::Entropy,
+        },
     })
 }

@@ -6,20 +6,23 @@
 //! ([`checkpoint`]), so the same loader reads a network this tool trains and a real LLaDA
 //! checkpoint. [`NeuralOracle`] makes a network the core's [`unmask_core::Oracle`] (one batched
 //! forward pass per call), which is all the estimator, the samplers and verification need.
-//! [`train`] fits a network with LLaDA's masked cross-entropy.
+//! [`Trainer`] fits a network with LLaDA's masked cross-entropy.
 //!
 //! The core crate does not depend on this one.
 
 mod config;
 mod model;
 mod oracle;
+mod train;
 
 pub mod checkpoint;
+pub mod data;
 
 pub use checkpoint::{Checkpoint, Vocab};
 pub use config::Config;
 pub use model::{Llada, Path, init_params, tensor_shapes};
 pub use oracle::NeuralOracle;
+pub use train::{TrainConfig, Trainer};
 
 /// Why a network, a checkpoint or an input was refused.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +50,15 @@ pub enum NnError {
     /// An input the network cannot take.
     #[error("{0}")]
     Input(String),
+    /// Training produced a non-finite loss or gradient; the parameters are those of the step
+    /// before.
+    #[error("training diverged at step {step}: {what}")]
+    Diverged {
+        /// The step (1-based).
+        step: usize,
+        /// What became non-finite.
+        what: String,
+    },
     /// candle failed.
     #[error("tensor computation failed: {0}")]
     Candle(#[from] candle_core::Error),

@@ -107,7 +107,7 @@ pub struct MergeArgs {
 
 fn merge(args: MergeArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let unit = Unit::from(args.output.unit);
-    let mut merged: Option<(ProfileEstimate, String, Vec<Value>)> = None;
+    let mut merged: Option<(ProfileEstimate, String, Vec<Value>, unmask_core::Loss)> = None;
     for path in &args.files {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("reading estimate {}", path.display()))?;
@@ -115,13 +115,20 @@ fn merge(args: MergeArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
             estimate: e,
             source,
             parts,
+            main,
         } = unmask_io::read_estimate(&text)
             .with_context(|| format!("reading estimate {}", path.display()))?;
         match &mut merged {
-            None => merged = Some((e, source, parts)),
-            Some((m, s, p)) => {
+            None => merged = Some((e, source, parts, main)),
+            Some((m, s, p, l)) => {
                 if *s != source {
                     bail!("{}: source {source:?} differs from {s:?}", path.display());
+                }
+                if *l != main {
+                    bail!(
+                        "{}: its main curve is of another loss than the first file's",
+                        path.display()
+                    );
                 }
                 m.merge(&e)
                     .with_context(|| format!("merging {}", path.display()))?;
@@ -129,8 +136,8 @@ fn merge(args: MergeArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
             }
         }
     }
-    let (estimate, source, parts) = merged.expect("clap requires at least one file");
-    let doc = unmask_io::estimate_document(&estimate, unit, &source, parts);
+    let (estimate, source, parts, main) = merged.expect("clap requires at least one file");
+    let doc = unmask_io::estimate_document(&estimate, unit, &source, parts, main);
     match &args.out {
         Some(path) => {
             io::write_json(path, &doc)?;

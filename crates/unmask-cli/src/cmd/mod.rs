@@ -9,4 +9,5 @@ pub mod frontier;
 pub mod plan;
 pub mod predict;
 pub mod sample;
+pub mod train;
 pub mod verify;

@@ -1,0 +1,385 @@
+//! Training with LLaDA's masked cross-entropy: reproducible from a seed, resumable bit for bit.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use candle_core::{D, DType, Device, Tensor, Var};
+use rand::RngExt;
+use serde_json::{Value, json};
+
+use crate::checkpoint::{self, FileBody, Vocab};
+use crate::{Config, Llada, NnError, Path as FwdPath, init_params};
+
+/// Optimisation settings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainConfig {
+    /// Sequences per step.
+    pub batch: usize,
+    /// Peak learning rate (AdamW).
+    pub lr: f64,
+    /// Linear warm-up steps; then cosine decay to `lr / 10` at `total_steps`.
+    pub warmup: usize,
+    /// Steps of the whole run (the decay's end).
+    pub total_steps: usize,
+    /// Decoupled weight decay (0 as in MDLM).
+    pub weight_decay: f64,
+    /// Global gradient-norm clip (1.0 as in MDLM).
+    pub clip: f64,
+    /// The run's seed: initialisation, masking and data all derive from it.
+    pub seed: u64,
+}
+
+impl TrainConfig {
+    /// The learning rate at `step` (0-based).
+    pub fn lr_at(&self, step: usize) -> f64 {
+        if step < self.warmup {
+            return self.lr * (step + 1) as f64 / self.warmup as f64;
+        }
+        let span = self.total_steps.saturating_sub(self.warmup).max(1) as f64;
+        let progress = ((step - self.warmup) as f64 / span).min(1.0);
+        let floor = self.lr / 10.0;
+        floor + 0.5 * (self.lr - floor) * (1.0 + (std::f64::consts::PI * progress).cos())
+    }
+
+    fn to_json(&self) -> Value {
+        json!({"batch": self.batch, "lr": self.lr, "warmup": self.warmup,
+               "total_steps": self.total_steps, "weight_decay": self.weight_decay,
+               "clip": self.clip, "seed": self.seed})
+    }
+
+    fn from_json(v: &Value) -> Option<TrainConfig> {
+        Some(TrainConfig {
+            batch: v.get("batch")?.as_u64()? as usize,
+            lr: v.get("lr")?.as_f64()?,
+            warmup: v.get("warmup")?.as_u64()? as usize,
+            total_steps: v.get("total_steps")?.as_u64()? as usize,
+            weight_decay: v.get("weight_decay")?.as_f64()?,
+            clip: v.get("clip")?.as_f64()?,
+            seed: v.get("seed")?.as_u64()?,
+        })
+    }
+}
+
+/// Mask-ratio floor ε: each position is masked with probability (1 − ε)·t + ε (LLaDA's
+/// `forward_process`).
+const MASK_EPS: f64 = 1e-3;
+const BETA1: f64 = 0.9;
+const BETA2: f64 = 0.999;
+const ADAM_EPS: f64 = 1e-8;
+
+/// A network being trained: parameters, AdamW moments and the step count.
+///
+/// # The objective
+///
+/// LLaDA's and MDLM's masked cross-entropy (`docs/neural.md`): per batch, mask ratios
+/// t_b = (u + b)/B mod 1 (one stratified draw u), p_b = (1 − ε)·t_b + ε; each position of
+/// sequence b is masked with probability p_b; the loss is
+/// `Σ_b Σ_{i masked} −ln p_θ(x_i | x_masked) / p_b`, divided by B·n. Its expectation is the
+/// negative ELBO per token, an upper bound on the model's NLL. The head's log-softmax runs over
+/// the real tokens only (the mask is never a prediction).
+///
+/// Every random choice of step s (its data, u, the masks) comes from ChaCha8 streams indexed
+/// by s under the run's seed, so a run resumed from a checkpoint continues exactly as the
+/// uninterrupted one would (for a given thread count).
+#[derive(Debug)]
+pub struct Trainer {
+    config: Config,
+    train: TrainConfig,
+    params: BTreeMap<String, Var>,
+    m: BTreeMap<String, Tensor>,
+    v: BTreeMap<String, Tensor>,
+    step: usize,
+    /// (step, training loss, validation loss) at each checkpoint.
+    pub history: Vec<(usize, f64, Option<f64>)>,
+}
+
+impl Trainer {
+    /// A fresh network (seeded initialisation) with the mask token last.
+    ///
+    /// # Errors
+    ///
+    /// [`NnError::Input`] when the mask is not the last token.
+    pub fn new(config: Config, train: TrainConfig) -> Result<Trainer, NnError> {
+        if config.mask_token_id + 1 != config.vocab_size
+            || config.embedding_size != config.vocab_size
+        {
+            return Err(NnError::Input(
+                "training needs the mask token last and no padding columns".into(),
+            ));
+        }
+        let params = init_params(&config, train.seed)?;
+        let zeros = |p: &BTreeMap<String, Var>| {
+            p.iter()
+                .map(|(k, v)| Ok((k.clone(), v.as_tensor().zeros_like()?)))
+                .collect::<Result<BTreeMap<_, _>, candle_core::Error>>()
+        };
+        Ok(Trainer {
+            m: zeros(&params)?,
+            v: zeros(&params)?,
+            params,
+            config,
+            train,
+            step: 0,
+            history: Vec::new(),
+        })
+    }
+
+    /// Resumes from a checkpoint written by [`Trainer::save`].
+    ///
+    /// # Errors
+    ///
+    /// [`NnError`] naming what is missing or inconsistent.
+    pub fn resume(dir: &Path) -> Result<(Trainer, Value), NnError> {
+        let ckpt = checkpoint::load(dir)?;
+        let state_path = dir.join("train_state.json");
+        let bad = |msg: String| NnError::File {
+            path: state_path.clone(),
+            msg,
+        };
+        let text = std::fs::read_to_string(&state_path).map_err(|e| bad(e.to_string()))?;
+        let state: Value = serde_json::from_str(&text).map_err(|e| bad(e.to_string()))?;
+        let train = state
+            .get("train")
+            .and_then(TrainConfig::from_json)
+            .ok_or_else(|| bad("no valid \"train\" settings".into()))?;
+        let step = state
+            .get("step")
+            .and_then(Value::as_u64)
+            .ok_or_else(|| bad("no \"step\"".into()))? as usize;
+        let mut trainer = Trainer::new(ckpt.config.clone(), train)?;
+        Llada::new(ckpt.config, &ckpt.tensors)?; // names and shapes
+        for (name, var) in &trainer.params {
+            var.set(&ckpt.tensors[name].to_dtype(DType::F32)?)?;
+        }
+        let moments_path = dir.join("optimizer.safetensors");
+        let moments = candle_core::safetensors::load(&moments_path, &Device::Cpu).map_err(|e| {
+            NnError::File {
+                path: moments_path.clone(),
+                msg: e.to_string(),
+            }
+        })?;
+        for (name, var) in &trainer.params {
+            for (prefix, store) in [("m.", &mut trainer.m), ("v.", &mut trainer.v)] {
+                let t = moments
+                    .get(&format!("{prefix}{name}"))
+                    .ok_or_else(|| NnError::File {
+                        path: moments_path.clone(),
+                        msg: format!("no tensor {prefix}{name}"),
+                    })?;
+                if t.dims() != var.dims() {
+                    return Err(NnError::File {
+                        path: moments_path.clone(),
+                        msg: format!("{prefix}{name} has shape {:?}", t.dims()),
+                    });
+                }
+                store.insert(name.clone(), t.clone());
+            }
+        }
+        trainer.step = step;
+        trainer.history = state
+            .get("history")
+            .and_then(Value::as_array)
+            .map(|h| {
+                h.iter()
+                    .filter_map(|e| {
+                        Some((
+                            e.get(0)?.as_u64()? as usize,
+                            e.get(1)?.as_f64()?,
+                            e.get(2).and_then(Value::as_f64),
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        Ok((trainer, state))
+    }
+
+    /// Steps taken.
+    pub fn step_count(&self) -> usize {
+        self.step
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &TrainConfig {
+        &self.train
+    }
+
+    /// The network at its current parameters.
+    ///
+    /// # Errors
+    ///
+    /// Never for a trainer built by this module.
+    pub fn model(&self) -> Result<Llada, NnError> {
+        Llada::from_vars(self.config.clone(), &self.params)
+    }
+
+    /// The objective on `ids` (B·n tokens, real tokens only) with step `step`'s masks, as a
+    /// scalar tensor attached to the parameters.
+    fn loss(
+        &self,
+        model: &Llada,
+        ids: &[u32],
+        n: usize,
+        seed: u64,
+        step: u64,
+    ) -> Result<Tensor, NnError> {
+        let b = ids.len() / n;
+        let q = self.config.vocab_size - 1;
+        let mut rng = unmask_core::stream(seed, step);
+        let u: f64 = rng.random();
+        let mut input = ids.to_vec();
+        let mut weight = vec![0f32; ids.len()];
+        for s in 0..b {
+            let t = ((u + s as f64) / b as f64).fract();
+            let p = (1.0 - MASK_EPS) * t + MASK_EPS;
+            for i in 0..n {
+                if rng.random::<f64>() < p {
+                    input[s * n + i] = q as u32;
+                    weight[s * n + i] = (1.0 / p) as f32;
+                }
+            }
+        }
+        let dev = Device::Cpu;
+        let input = Tensor::from_vec(input, (b, n), &dev)?;
+        let target = Tensor::from_vec(ids.to_vec(), b * n, &dev)?;
+        let weight = Tensor::from_vec(weight, b * n, &dev)?;
+        let logits = model.forward(&input, FwdPath::Train)?.narrow(2, 0, q)?;
+        let logp = candle_nn::ops::log_softmax(&logits.reshape((b * n, q))?, D::Minus1)?;
+        let nll = logp.gather(&target.unsqueeze(1)?, 1)?.squeeze(1)?.neg()?;
+        Ok(((nll * weight)?.sum_all()? / (b * n) as f64)?)
+    }
+
+    /// One optimisation step on a batch `ids` of sequences of length `n` (row-major): the
+    /// loss before the step.
+    ///
+    /// # Errors
+    ///
+    /// [`NnError::Diverged`] when the loss or the gradient norm is not finite (the parameters
+    /// are left unchanged), or when a parameter receives no gradient.
+    pub fn step(&mut self, ids: &[u32], n: usize) -> Result<f64, NnError> {
+        let model = self.model()?;
+        let loss = self.loss(&model, ids, n, self.train.seed, self.step as u64)?;
+        let value = f64::from(loss.to_scalar::<f32>()?);
+        if !value.is_finite() {
+            return Err(NnError::Diverged {
+                step: self.step + 1,
+                what: format!("the loss is {value}"),
+            });
+        }
+        let grads = loss.backward()?;
+        let mut norm2 = 0.0;
+        let mut gs = Vec::with_capacity(self.params.len());
+        for (name, var) in &self.params {
+            let g = grads
+                .get(var.as_tensor())
+                .ok_or_else(|| NnError::Input(format!("parameter {name} received no gradient")))?;
+            norm2 += f64::from(g.sqr()?.sum_all()?.to_scalar::<f32>()?);
+            gs.push(g.clone());
+        }
+        let norm = norm2.sqrt();
+        if !norm.is_finite() {
+            return Err(NnError::Diverged {
+                step: self.step + 1,
+                what: format!("the gradient norm is {norm}"),
+            });
+        }
+        let scale = if norm > self.train.clip {
+            self.train.clip / norm
+        } else {
+            1.0
+        };
+        let t = (self.step + 1) as i32;
+        let lr = self.train.lr_at(self.step);
+        let (c1, c2) = (1.0 - BETA1.powi(t), 1.0 - BETA2.powi(t));
+        for ((name, var), g) in self.params.iter().zip(gs) {
+            let g = (g * scale)?;
+            let m = ((&self.m[name] * BETA1)? + (&g * (1.0 - BETA1))?)?;
+            let v = ((&self.v[name] * BETA2)? + (g.sqr()? * (1.0 - BETA2))?)?;
+            let update = ((&m / c1)? / ((&v / c2)?.sqrt()? + ADAM_EPS)?)?;
+            let w = var.as_tensor();
+            let decayed = (w * (1.0 - lr * self.train.weight_decay))?;
+            var.set(&(decayed - (update * lr)?)?)?;
+            self.m.insert(name.clone(), m);
+            self.v.insert(name.clone(), v);
+        }
+        self.step += 1;
+        Ok(value)
+    }
+
+    /// The objective on held-out sequences (fixed masks from `seed`), averaged over batches of
+    /// `batch`: the validation loss (negative ELBO per token, nats).
+    ///
+    /// # Errors
+    ///
+    /// candle's.
+    pub fn evaluate(&self, ids: &[u32], n: usize, batch: usize, seed: u64) -> Result<f64, NnError> {
+        let model = self.model()?;
+        let rows = ids.len() / n;
+        let mut total = 0.0;
+        for (k, chunk) in ids.chunks(batch.max(1) * n).enumerate() {
+            let l = self.loss(&model, chunk, n, seed, k as u64)?.detach();
+            total += f64::from(l.to_scalar::<f32>()?) * (chunk.len() / n) as f64;
+        }
+        Ok(total / rows as f64)
+    }
+
+    /// Writes the checkpoint (model, vocabulary, optimizer moments, `train_state.json` with
+    /// the step, the settings, the history and `extra`) atomically to `dir`.
+    ///
+    /// # Errors
+    ///
+    /// [`NnError::File`].
+    pub fn save(&self, dir: &Path, vocab: &Vocab, extra: Value) -> Result<(), NnError> {
+        let tensors: BTreeMap<String, Tensor> = self
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
+            .collect();
+        let mut moments = BTreeMap::new();
+        for (k, t) in &self.m {
+            moments.insert(format!("m.{k}"), t.clone());
+        }
+        for (k, t) in &self.v {
+            moments.insert(format!("v.{k}"), t.clone());
+        }
+        let state = json!({
+            "step": self.step,
+            "train": self.train.to_json(),
+            "history": self.history.iter().map(|(s, l, v)| json!([s, l, v])).collect::<Vec<_>>(),
+            "run": extra,
+        });
+        checkpoint::save(
+            dir,
+            &self.config,
+            &tensors,
+            vocab,
+            vec![
+                ("optimizer.safetensors", FileBody::Tensors(&moments)),
+                ("train_state.json", FileBody::Json(state)),
+            ],
+        )
+    }
+
+    /// Squared norms of every parameter's gradient after one backward pass on `ids` (for the
+    /// test that no op silently drops gradients).
+    ///
+    /// # Errors
+    ///
+    /// candle's.
+    pub fn gradient_norms(&self, ids: &[u32], n: usize) -> Result<BTreeMap<String, f64>, NnError> {
+        let model = self.model()?;
+        let loss = self.loss(&model, ids, n, self.train.seed, 0)?;
+        let grads = loss.backward()?;
+        self.params
+            .iter()
+            .map(|(name, var)| {
+                let g = grads.get(var.as_tensor());
+                let v = match g {
+                    Some(g) => f64::from(g.sqr()?.sum_all()?.to_scalar::<f32>()?),
+                    None => 0.0,
+                };
+                Ok((name.clone(), v))
+            })
+            .collect()
+    }
+}
