@@ -146,3 +146,64 @@ def test_broken_checkpoints_are_refused_by_name(tmp_path):
     (tmp_path / "corrupt" / "model.safetensors").write_bytes(b"\x05\x00\x00\x00\x00\x00\x00\x00{}")
     refused(tmp_path / "corrupt", "model.safetensors", "not a readable safetensors file")
     refused(tmp_path / "nowhere", "not a checkpoint directory")
+
+
+def read_safetensors(path):
+    """The inverse of write_safetensors (f32 only: what unmask writes)."""
+    data = Path(path).read_bytes()
+    (size,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + size])
+    body = data[8 + size:]
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        assert info["dtype"] == "F32", info
+        lo, hi = info["data_offsets"]
+        out[name] = torch.from_numpy(np.frombuffer(body[lo:hi], dtype="<f4").copy()).reshape(info["shape"])
+    return out, header.get("__metadata__")
+
+
+def test_a_trained_checkpoint_loads_into_torch_and_estimates_agree(tmp_path):
+    """Issue "PyTorch bridge", agreement with Rust: a network trained by `unmask train` is
+    LLaDA's architecture in torch too (same marginals), and the curve `unmask estimate --model`
+    estimates is the one unmask.torch.estimate_curve estimates with the same seed."""
+    import unmask
+    import unmask.torch as ut
+
+    spec, ckpt = "markov:n=12,q=4,stay=0.8", tmp_path / "m"
+    subprocess.run([BIN, "train", "--dist", spec, "--out", str(ckpt), "--steps", "40",
+                    "--size", "tiny,d=32", "--batch", "16", "--json"], check=True,
+                   capture_output=True)
+    config = json.loads((ckpt / "config.json").read_text())
+    state, meta = read_safetensors(ckpt / "model.safetensors")
+    assert meta == {"format": "pt"}
+    from unmask.llada import KEYS
+    model = LLaDAModel({k: v for k, v in config.items() if k in KEYS - {"mask_token_id"}})
+    model.load_state_dict(state)
+    model.eval()
+    mask = config["mask_token_id"]
+    assert mask == 4 and config["vocab_size"] == 5
+    for ids in ["1,_,_,3,_,0,0,_,2,2,_,1", "_,_,_,_,_,_,_,_,_,_,_,_"]:
+        got = predict(ckpt, ids)
+        x = torch.tensor([[mask if t == "_" else int(t) for t in ids.split(",")]])
+        with torch.no_grad():
+            logits = model(x).logits[0].double()
+        logits[:, mask] = -float("inf")
+        want = torch.softmax(logits, -1)[got["positions"]].numpy()
+        np.testing.assert_allclose(np.array(got["probs"]), want, atol=1e-5, rtol=0)
+    out = subprocess.run([BIN, "estimate", "--dist", spec, "--model", str(ckpt), "--samples", "64",
+                          "--points", "5", "--seed", "3", "--json"], capture_output=True,
+                         text=True, check=True)
+    rust = json.loads(out.stdout)
+    assert rust["loss"] == "cross_entropy"
+    ours = ut.estimate_curve(model, unmask.draw(spec, 64, seed=3), mask_id=mask, points=5, seed=3,
+                             progress=False)
+    entropy = ut.estimate_curve(model, unmask.draw(spec, 64, seed=3), mask_id=mask, points=5,
+                                seed=3, loss="entropy", progress=False)
+    for curve, part in [(ours, rust), (entropy, rust["entropy"])]:
+        # Both sides repair the grid points the same way; the standard errors are the raw
+        # per-draw spreads at each grid point.
+        same = unmask.Curve.from_points(12, [tuple(p) for p in part["points"]], repair=True)
+        np.testing.assert_allclose(curve.z, same.z, atol=1e-5, rtol=0)
+        np.testing.assert_allclose([se for _, se in curve.stderr], part["stderr"], atol=1e-5)
