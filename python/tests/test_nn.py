@@ -201,7 +201,7 @@ def test_a_trained_checkpoint_loads_into_torch_and_estimates_agree(tmp_path):
                              progress=False)
     entropy = ut.estimate_curve(model, unmask.draw(spec, 64, seed=3), mask_id=mask, points=5,
                                 seed=3, loss="entropy", progress=False)
-    for curve, part in [(ours, rust), (entropy, rust["entropy"])]:
+    for curve, part in [(ours, rust), (entropy, rust["predicted_entropy"])]:
         # Both sides repair the grid points the same way; the standard errors are the raw
         # per-draw spreads at each grid point.
         same = unmask.Curve.from_points(12, [tuple(p) for p in part["points"]], repair=True)

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, anyhow};
 use serde_json::Value;
-use unmask_core::{DistSpec, Family, FileData, InformationCurve, Repair, Unit};
+use unmask_core::{DistSpec, Family, FileData, InformationCurve, Oracle, Repair, Unit};
 
 /// Reads and validates a curve file (`unmask_io` has the formats and the messages); with
 /// `repair`, projects it onto the valid set instead.
@@ -106,4 +106,53 @@ pub fn load_model(dir: &Path) -> anyhow::Result<(unmask_nn::Llada, unmask_nn::Vo
     let model = unmask_nn::Llada::new(ckpt.config, &ckpt.tensors)
         .with_context(|| format!("--model {}", dir.display()))?;
     Ok((model, ckpt.vocab))
+}
+
+/// The network of `dir` as the oracle for sequences of `family`: its vocabulary must be the
+/// family's symbols (and, when the checkpoint records it, its training length the family's n).
+pub fn load_model_for(
+    dir: &std::path::Path,
+    family: &unmask_core::Family,
+    batch: usize,
+) -> anyhow::Result<unmask_nn::NeuralOracle> {
+    let (model, vocab) = load_model(dir)?;
+    let (n, q) = (
+        unmask_core::Oracle::len(family),
+        unmask_core::Oracle::vocab_size(family),
+    );
+    let oracle = unmask_nn::NeuralOracle::new(model, n, batch);
+    if let Some(trained) = trained_length(dir)
+        && trained != n
+    {
+        anyhow::bail!(
+            "--model {}: it was trained on sequences of length {trained}, --dist has n = {n}",
+            dir.display()
+        );
+    }
+    match vocab {
+        unmask_nn::Vocab::Symbols(s) if s == q => {}
+        unmask_nn::Vocab::Ids if oracle.vocab_size() == q => {}
+        other => anyhow::bail!(
+            "--model {}: its vocabulary ({}) is not --dist's {q} symbols",
+            dir.display(),
+            match other {
+                unmask_nn::Vocab::Chars(c) => format!("{} characters", c.len()),
+                unmask_nn::Vocab::Symbols(s) => format!("{s} symbols"),
+                unmask_nn::Vocab::Ids => format!("{} token ids", oracle.vocab_size()),
+            }
+        ),
+    }
+    Ok(oracle)
+}
+
+/// The sequence length a checkpoint written by `unmask train` was trained on, if it says.
+fn trained_length(dir: &std::path::Path) -> Option<usize> {
+    let text = std::fs::read_to_string(dir.join("train_state.json")).ok()?;
+    let state: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let run = state.get("run")?;
+    if let Some(spec) = run.get("dist").and_then(serde_json::Value::as_str) {
+        let family = unmask_core::DistSpec::parse(spec).ok()?.build(None).ok()?;
+        return Some(family.len());
+    }
+    run.get("len")?.as_u64().map(|n| n as usize)
 }

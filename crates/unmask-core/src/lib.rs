@@ -102,6 +102,6 @@ pub use spec::{
 };
 pub use stats::{Moments, Observe, Runs};
 pub use verify::{
-    EXACT_LAW_BUDGET, exact_law, exact_output_law, kl_divergence, mc_expected_kl,
-    mc_expected_kl_binomial,
+    EXACT_LAW_BUDGET, McError, exact_law, exact_output_law, kl_divergence, mc_expected_kl,
+    mc_expected_kl_binomial, mc_model_kl,
 };

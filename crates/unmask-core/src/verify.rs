@@ -56,7 +56,50 @@ pub fn mc_expected_kl(
             schedule: schedule.len(),
         });
     }
-    Ok(mc_with_counts(family, runs, |_| schedule.counts().to_vec()))
+    Ok(
+        mc_with_counts(family, family, runs, |_| schedule.counts().to_vec())
+            .expect("exact oracles are infallible"),
+    )
+}
+
+/// Monte Carlo `E_π KL(μ ‖ ν̂_π)` of the random-order sampler with `schedule` whose
+/// conditionals come from `model` (a trained network) while the data come from `family`:
+/// the mean of `ln μ(x) − Σ_steps Σ_{j ∈ step} ln q(x_j | x_revealed)` over `x ~ μ` and a random
+/// order (`docs/theory.md` §6). Its expectation is the model's error plus the schedule's; with
+/// one token per step it is the model's error alone (CCL Lemma 35).
+///
+/// # Errors
+///
+/// [`McError::Length`] when the schedule does not reveal n tokens or the model's length or
+/// vocabulary differ from the family's, [`McError::Model`] with the model's error.
+pub fn mc_model_kl<O: Oracle>(
+    family: &Family,
+    model: &O,
+    schedule: &Schedule,
+    runs: Runs<'_>,
+) -> Result<Moments, McError<O::Error>>
+where
+    O::Error: Send,
+{
+    let n = family.len();
+    if schedule.len() != n || model.len() != n || model.vocab_size() != family.vocab_size() {
+        return Err(McError::Length(LengthMismatch {
+            curve: n,
+            schedule: schedule.len(),
+        }));
+    }
+    mc_with_counts(family, model, runs, |_| schedule.counts().to_vec()).map_err(McError::Model)
+}
+
+/// Why [`mc_model_kl`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum McError<E> {
+    /// The schedule or the model does not fit the family.
+    #[error(transparent)]
+    Length(LengthMismatch),
+    /// The model failed.
+    #[error("the model failed: {0}")]
+    Model(E),
 }
 
 /// Monte Carlo expected KL of MDLM-style random counts: each draw also draws its counts (one
@@ -67,22 +110,28 @@ pub fn mc_expected_kl_binomial(
     runs: Runs<'_>,
 ) -> Moments {
     let n = family.len();
-    mc_with_counts(family, runs, |rng| {
+    mc_with_counts(family, family, runs, |rng| {
         schedule.sample_counts(n, |m, p| (0..m).filter(|_| rng.random_bool(p)).count())
     })
+    .expect("exact oracles are infallible")
 }
 
-/// The Monte Carlo loop: draw `x ~ μ`, the counts, a random order; average `ln μ(x) − ln ν_cut(x)`.
-fn mc_with_counts(
+/// The Monte Carlo loop: draw `x ~ μ`, the counts, a random order; average `ln μ(x) − ln ν_cut(x)`
+/// with ν's conditionals from `oracle` (μ's own, or a model's).
+fn mc_with_counts<O: Oracle>(
     family: &Family,
+    oracle: &O,
     runs: Runs<'_>,
     counts: impl Fn(&mut rand_chacha::ChaCha8Rng) -> Vec<usize> + Sync,
-) -> Moments {
+) -> Result<Moments, O::Error>
+where
+    O::Error: Send,
+{
     let n = family.len();
     let q = family.vocab_size();
     let values: Vec<f64> = (0..runs.samples)
         .into_par_iter()
-        .map(|i| {
+        .map(|i| -> Result<f64, O::Error> {
             let mut rng = runs.rng(i);
             let x = family.sample(&mut rng);
             let cut = counts(&mut rng);
@@ -96,9 +145,7 @@ fn mc_with_counts(
                 let block = &order[start..start + count];
                 start += count;
                 out.resize(count * q, 0.0);
-                family
-                    .conditional_marginals(&partial, block, &mut out)
-                    .expect("exact oracles are infallible");
+                oracle.conditional_marginals(&partial, block, &mut out)?;
                 for (row, &j) in out.chunks(q).zip(block) {
                     ln_nu += row[x[j] as usize].ln();
                 }
@@ -107,10 +154,10 @@ fn mc_with_counts(
                 }
             }
             runs.observe.advanced(1);
-            family.ln_pmf(&x) - ln_nu
+            Ok(family.ln_pmf(&x) - ln_nu)
         })
-        .collect();
-    Moments::of(values)
+        .collect::<Result<_, _>>()?;
+    Ok(Moments::of(values))
 }
 
 /// Largest number of transitions [`exact_output_law`] will enumerate.

@@ -87,7 +87,7 @@ pub fn estimate_document(
     };
     let (other, other_name, main_name) = match main {
         Loss::Entropy => (Loss::CrossEntropy, "cross_entropy", "entropy"),
-        Loss::CrossEntropy => (Loss::Entropy, "entropy", "cross_entropy"),
+        Loss::CrossEntropy => (Loss::Entropy, "predicted_entropy", "cross_entropy"),
     };
     let (points, stderr) = pts(main);
     let (o_points, o_stderr) = pts(other);

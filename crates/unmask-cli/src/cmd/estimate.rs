@@ -74,7 +74,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         )
         .map_err(crate::args::over_budget)?;
     let model = match &args.model {
-        Some(dir) => Some(load_for(dir, &family, args.batch)?),
+        Some(dir) => Some(io::load_model_for(dir, &family, args.batch)?),
         None => None,
     };
     if let Some(oracle) = &model {
@@ -119,50 +119,4 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// The network of `dir` as the oracle for sequences of `family`: its vocabulary must be the
-/// family's symbols (and, when the checkpoint records it, its training length the family's n).
-fn load_for(
-    dir: &std::path::Path,
-    family: &unmask_core::Family,
-    batch: usize,
-) -> anyhow::Result<unmask_nn::NeuralOracle> {
-    let (model, vocab) = io::load_model(dir)?;
-    let (n, q) = (family.len(), family.vocab_size());
-    let oracle = unmask_nn::NeuralOracle::new(model, n, batch);
-    if let Some(trained) = trained_length(dir)
-        && trained != n
-    {
-        bail!(
-            "--model {}: it was trained on sequences of length {trained}, --dist has n = {n}",
-            dir.display()
-        );
-    }
-    match vocab {
-        unmask_nn::Vocab::Symbols(s) if s == q => {}
-        unmask_nn::Vocab::Ids if oracle.vocab_size() == q => {}
-        other => bail!(
-            "--model {}: its vocabulary ({}) is not --dist's {q} symbols",
-            dir.display(),
-            match other {
-                unmask_nn::Vocab::Chars(c) => format!("{} characters", c.len()),
-                unmask_nn::Vocab::Symbols(s) => format!("{s} symbols"),
-                unmask_nn::Vocab::Ids => format!("{} token ids", oracle.vocab_size()),
-            }
-        ),
-    }
-    Ok(oracle)
-}
-
-/// The sequence length a checkpoint written by `unmask train` was trained on, if it says.
-fn trained_length(dir: &std::path::Path) -> Option<usize> {
-    let text = std::fs::read_to_string(dir.join("train_state.json")).ok()?;
-    let state: serde_json::Value = serde_json::from_str(&text).ok()?;
-    let run = state.get("run")?;
-    if let Some(spec) = run.get("dist").and_then(serde_json::Value::as_str) {
-        let family = unmask_core::DistSpec::parse(spec).ok()?.build(None).ok()?;
-        return Some(family.len());
-    }
-    run.get("len")?.as_u64().map(|n| n as usize)
 }

@@ -13,12 +13,27 @@ use crate::report::{self, num};
 pub struct Args {
     #[command(flatten)]
     pub sampling: Sampling,
+    /// A trained network (checkpoint directory) as the sampler's conditionals, μ still exact:
+    /// the Monte Carlo KL splits into the model's error (one token per step) and the
+    /// schedule's part.
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<std::path::PathBuf>,
+    /// With --model: the model's cross-entropy curve (`unmask estimate --model … --out FILE`):
+    /// curve-based presets are planned from it, and `predicted` = model error + Theorem 16 on it.
+    #[arg(long, value_name = "FILE", requires = "model")]
+    pub curve: Option<std::path::PathBuf>,
+    /// Project a noisy --curve onto the valid set (reporting the largest correction).
+    #[arg(long, requires = "curve")]
+    pub repair: bool,
     #[command(flatten)]
     pub output: Output,
 }
 
 pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let unit = Unit::from(args.output.unit);
+    if let Some(dir) = &args.model {
+        return run_model(&args, dir, unit, out);
+    }
     let p = args.sampling.prepare(unit)?;
     if let (Rule::Binomial(b), Some(_)) = (&p.rule, &p.curve) {
         let n = unmask_core::Oracle::len(&p.family);
@@ -156,5 +171,152 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         },
         valid
     )?;
+    Ok(())
+}
+
+/// `verify --model`: μ exact, the sampler's conditionals from the network.
+fn run_model(
+    args: &Args,
+    dir: &std::path::Path,
+    unit: Unit,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    use anyhow::{Context, bail};
+    let s = &args.sampling;
+    if !matches!(s.rule.as_deref().map(str::trim), None | Some("random")) {
+        bail!("--rule: verify --model measures the random-order sampler; drop --rule");
+    }
+    let spec = s
+        .schedule
+        .as_deref()
+        .context("--schedule: verify --model needs the schedule to measure")?;
+    let dist =
+        unmask_core::DistSpec::parse(&s.dist).with_context(|| format!("--dist {:?}", s.dist))?;
+    let budget = crate::args::budget();
+    budget
+        .check(format!("building {}", s.dist), dist.build_cost())
+        .map_err(crate::args::over_budget)?;
+    let family = crate::io::build_family(&dist).with_context(|| format!("--dist {:?}", s.dist))?;
+    let n = unmask_core::Oracle::len(&family);
+    let oracle = crate::io::load_model_for(dir, &family, 64)?;
+    let model_curve = match &args.curve {
+        Some(path) => {
+            let (c, _) = crate::io::read_curve(path, unit, args.repair)
+                .with_context(|| format!("--curve {}", path.display()))?;
+            if c.len() != n {
+                bail!(
+                    "--curve {}: n = {}, --dist has n = {n}",
+                    path.display(),
+                    c.len()
+                );
+            }
+            Some(c)
+        }
+        None => None,
+    };
+    let exact = match dist.check_curve(&budget) {
+        Ok(()) => family.exact_curve(),
+        Err(_) => None,
+    };
+    // Curve-based presets come from the model's curve when given: what a user without the
+    // truth would plan.
+    let schedule = unmask_core::ScheduleSpec::parse(spec, unit)
+        .with_context(|| format!("--schedule {spec:?}"))?
+        .build(n, model_curve.as_ref().or(exact.as_ref()))
+        .with_context(|| format!("--schedule {spec:?}"))?
+        .schedule;
+    let params = oracle.model().config().parameter_count() as f64;
+    budget
+        .check(
+            format!("{} draws through the model", s.samples),
+            unmask_core::budget::Cost::work(
+                2.0 * s.samples as f64 * (schedule.steps() + n) as f64 * 2.0 * params * n as f64
+                    / 16.0,
+            ),
+        )
+        .map_err(crate::args::over_budget)?;
+    let (m, seed) = (s.samples, s.seed);
+    let singles = unmask_core::Schedule::from_counts(vec![1; n])?;
+    let bar = crate::progress::Progress::new(2 * m as u64, "Monte Carlo KL through the model");
+    let total = unmask_core::mc_model_kl(
+        &family,
+        &oracle,
+        &schedule,
+        Runs::new(m, seed).observe(&bar),
+    )?;
+    let model_error =
+        unmask_core::mc_model_kl(&family, &oracle, &singles, Runs::new(m, seed).observe(&bar))?;
+    drop(bar);
+    let theorem = model_curve
+        .as_ref()
+        .map(|c| expected_kl(c, &schedule))
+        .transpose()?;
+    let predicted = theorem.map(|t| model_error.mean() + t);
+    let perfect = exact
+        .as_ref()
+        .map(|c| expected_kl(c, &schedule))
+        .transpose()?;
+    let u = |x: f64| unit.from_nats(x);
+    let ci = |x: &Moments| [u(x.ci95().0), u(x.ci95().1)];
+    if args.output.json {
+        let doc = serde_json::json!({
+            "schema_version": unmask_io::SCHEMA_VERSION,
+            "n": n,
+            "unit": unit.name(),
+            "dist": dist.to_string(),
+            "model": dir,
+            "seed": seed,
+            "samples": m,
+            "steps": schedule.steps(),
+            "schedule": schedule.counts(),
+            "exact_expected_kl": perfect.map(u),
+            "mc_expected_kl": u(total.mean()),
+            "stderr": u(total.stderr()),
+            "ci95": ci(&total),
+            "model_error": u(model_error.mean()),
+            "model_error_stderr": u(model_error.stderr()),
+            "model_error_ci95": ci(&model_error),
+            "theorem16_on_curve": theorem.map(u),
+            "predicted": predicted.map(u),
+        });
+        return report::print_json(out, &doc);
+    }
+    writeln!(
+        out,
+        "verify {dist} through model {} with {m} draws (seed {seed}), {} steps; values in {unit}",
+        dir.display(),
+        schedule.steps()
+    )?;
+    let line = |x: &Moments| {
+        format!(
+            "{} ± {}  (95% CI [{}, {}])",
+            num(u(x.mean())),
+            num(u(x.stderr())),
+            num(u(x.ci95().0)),
+            num(u(x.ci95().1))
+        )
+    };
+    writeln!(out, "KL(μ‖ν), Monte Carlo:              {}", line(&total))?;
+    writeln!(
+        out,
+        "  model error (one token per step): {}",
+        line(&model_error)
+    )?;
+    if let (Some(p), Some(t)) = (predicted, theorem) {
+        writeln!(
+            out,
+            "  predicted: model error + Theorem 16 on the model's curve = {} + {} = {}",
+            num(u(model_error.mean())),
+            num(u(t)),
+            num(u(p))
+        )?;
+    }
+    if let Some(e) = perfect {
+        writeln!(
+            out,
+            "  (the schedule's cost for a perfect model, Theorem 16 on the exact curve: {})",
+            num(u(e))
+        )?;
+    }
     Ok(())
 }
