@@ -146,7 +146,7 @@ pub fn load_model_for(
 }
 
 /// The sequence length a checkpoint written by `unmask train` was trained on, if it says.
-fn trained_length(dir: &std::path::Path) -> Option<usize> {
+pub fn trained_length(dir: &std::path::Path) -> Option<usize> {
     let text = std::fs::read_to_string(dir.join("train_state.json")).ok()?;
     let state: serde_json::Value = serde_json::from_str(&text).ok()?;
     let run = state.get("run")?;

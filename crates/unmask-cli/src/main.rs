@@ -66,6 +66,8 @@ enum Command {
     /// Train a masked diffusion network (LLaDA's architecture and objective) on a
     /// distribution's draws or a text.
     Train(cmd::train::Args),
+    /// Held-out NLL per token of a schedule under a model, beside Theorem 16's prediction.
+    Score(cmd::score::Args),
 }
 
 fn run() -> anyhow::Result<ExitCode> {
@@ -88,6 +90,7 @@ fn run() -> anyhow::Result<ExitCode> {
         Command::Estimate(a) => cmd::estimate::run(a, &mut out)?,
         Command::Predict(a) => cmd::predict::run(a, &mut out)?,
         Command::Train(a) => cmd::train::run(a, &mut out)?,
+        Command::Score(a) => cmd::score::run(a, &mut out)?,
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)

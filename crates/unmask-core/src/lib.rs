@@ -60,6 +60,7 @@ mod num;
 mod optimize;
 mod oracle;
 pub mod preset;
+mod replay;
 mod sampler;
 mod schedule;
 mod spec;
@@ -91,7 +92,8 @@ pub use optimize::{
     optimal_schedule,
 };
 pub use oracle::{Counting, MASK, Oracle};
-pub use sampler::{Rule, Sample, SampleError, sample, sample_batch, stream};
+pub use replay::{Replay, Replayed, ScoreEstimate, replay_batch, score_schedule};
+pub use sampler::{Rule, Sample, SampleError, sample, sample_batch, sample_lockstep, stream};
 pub use schedule::{Schedule, ScheduleError};
 pub use spec::dist::{ChainSpec, DIST_NAMES, DistError, DistSpec, FileData};
 pub use spec::rule::RULE_NAMES;

@@ -128,35 +128,37 @@ where
     O::Error: Send,
 {
     let n = family.len();
-    let q = family.vocab_size();
-    let values: Vec<f64> = (0..runs.samples)
+    // Batches of draws replay in lockstep (one batched oracle call per step), batches in
+    // parallel; each draw's randomness comes from its own stream as before.
+    const BATCH: usize = 64;
+    let chunks: Vec<Vec<f64>> = (0..runs.samples.div_ceil(BATCH))
         .into_par_iter()
-        .map(|i| -> Result<f64, O::Error> {
-            let mut rng = runs.rng(i);
-            let x = family.sample(&mut rng);
-            let cut = counts(&mut rng);
-            let mut order: Vec<usize> = (0..n).collect();
-            order.shuffle(&mut rng);
-            let mut partial = vec![MASK; n];
-            let mut out = Vec::new();
-            let mut ln_nu = 0.0;
-            let mut start = 0;
-            for count in cut {
-                let block = &order[start..start + count];
-                start += count;
-                out.resize(count * q, 0.0);
-                oracle.conditional_marginals(&partial, block, &mut out)?;
-                for (row, &j) in out.chunks(q).zip(block) {
-                    ln_nu += row[x[j] as usize].ln();
-                }
-                for &j in block {
-                    partial[j] = x[j];
-                }
-            }
-            runs.observe.advanced(1);
-            Ok(family.ln_pmf(&x) - ln_nu)
+        .map(|c| -> Result<Vec<f64>, O::Error> {
+            let (lo, hi) = (c * BATCH, ((c + 1) * BATCH).min(runs.samples));
+            let items: Vec<crate::Replay> = (lo..hi)
+                .map(|i| {
+                    let mut rng = runs.rng(i);
+                    let x = family.sample(&mut rng);
+                    let cut = counts(&mut rng);
+                    let mut order: Vec<usize> = (0..n).collect();
+                    order.shuffle(&mut rng);
+                    crate::Replay {
+                        x,
+                        order,
+                        counts: cut,
+                    }
+                })
+                .collect();
+            let replayed = crate::replay_batch(oracle, &items, false)?;
+            runs.observe.advanced((hi - lo) as u64);
+            Ok(items
+                .iter()
+                .zip(replayed)
+                .map(|(item, r)| family.ln_pmf(&item.x) - r.ln_nu)
+                .collect())
         })
         .collect::<Result<_, _>>()?;
+    let values: Vec<f64> = chunks.into_iter().flatten().collect();
     Ok(Moments::of(values))
 }
 

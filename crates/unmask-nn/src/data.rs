@@ -87,6 +87,56 @@ impl Corpus {
         })
     }
 
+    /// A text to evaluate on with a trained model's character vocabulary: all of it is
+    /// held out (its windows are the validation sequences).
+    ///
+    /// # Errors
+    ///
+    /// [`NnError::Input`] for a character outside the vocabulary (with its line), a model
+    /// without a character vocabulary, or a text shorter than a window.
+    pub fn held_out_text(
+        text: &str,
+        n: usize,
+        vocab: &Vocab,
+        name: &str,
+    ) -> Result<Corpus, NnError> {
+        let Vocab::Chars(chars) = vocab else {
+            return Err(NnError::Input(format!(
+                "{name}: the model was not trained on text (it has no character vocabulary)"
+            )));
+        };
+        let mut ids = Vec::new();
+        for (line, part) in text.split('\n').enumerate() {
+            if line > 0 {
+                ids.push(chars.binary_search(&'\n').map_err(|_| {
+                    NnError::Input(format!(
+                        "{name}: line {line} ends in a newline, which the model never saw"
+                    ))
+                })? as u32);
+            }
+            for c in part.chars() {
+                ids.push(chars.binary_search(&c).map_err(|_| {
+                    NnError::Input(format!(
+                        "{name}: line {}: character {c:?} is not in the model's vocabulary",
+                        line + 1
+                    ))
+                })? as u32);
+            }
+        }
+        if ids.len() <= n {
+            return Err(NnError::Input(format!(
+                "{name}: {} characters, fewer than a window of {n} + 1",
+                ids.len()
+            )));
+        }
+        Ok(Corpus::Text {
+            chars: chars.clone(),
+            train: ids.clone(),
+            valid: ids,
+            n,
+        })
+    }
+
     /// Sequence length n.
     pub fn len(&self) -> usize {
         match self {

@@ -9,5 +9,6 @@ pub mod frontier;
 pub mod plan;
 pub mod predict;
 pub mod sample;
+pub mod score;
 pub mod train;
 pub mod verify;

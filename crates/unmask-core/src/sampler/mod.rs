@@ -234,83 +234,210 @@ pub fn sample<O: Oracle, R: Rng + ?Sized>(
     rule: &Rule,
     rng: &mut R,
 ) -> Result<Sample, SampleError<O::Error>> {
-    let n = oracle.len();
-    let q = oracle.vocab_size();
+    let (n, q) = (oracle.len(), oracle.vocab_size());
     rule.check(n)?;
-    let mut x = vec![MASK; n];
-    let mut counts = Vec::new();
+    let mut walk = Walk::new(rule, n, rng);
     let mut out = Vec::new();
-    let call = |x: &[u32], query: &[usize], out: &mut Vec<f64>| {
-        out.resize(query.len() * q, 0.0);
+    while walk.next(rng) {
+        out.resize(walk.query.len() * q, 0.0);
         oracle
-            .conditional_marginals(x, query, out)
-            .map_err(SampleError::Oracle)
-    };
-    match rule {
-        Rule::RandomOrder(schedule) | Rule::FixedOrder { schedule, .. } => {
-            let order = match rule {
-                Rule::FixedOrder { order, .. } => order.clone(),
-                _ => {
-                    let mut order: Vec<usize> = (0..n).collect();
-                    order.shuffle(rng);
-                    order
-                }
-            };
-            for (start, count) in schedule.blocks() {
-                let block = &order[start..start + count];
-                call(&x, block, &mut out)?;
-                for (row, &i) in out.chunks(q).zip(block) {
-                    x[i] = draw(row, rng);
-                }
-                counts.push(count);
+            .conditional_marginals(&walk.x, &walk.query, &mut out)
+            .map_err(SampleError::Oracle)?;
+        walk.apply(&out, q, rng);
+    }
+    Ok(walk.finish())
+}
+
+/// One sequence being generated, step by step: [`sample`] and [`sample_lockstep`] run the
+/// same walk, so they draw the same random numbers in the same order.
+struct Walk<'r> {
+    rule: &'r Rule,
+    x: Vec<u32>,
+    counts: Vec<usize>,
+    /// The reveal order (random and fixed orders) and how much of it is revealed.
+    order: Vec<usize>,
+    start: usize,
+    /// MDLM's per-pass unmasking probabilities.
+    probs: Vec<f64>,
+    step: usize,
+    query: Vec<usize>,
+}
+
+impl<'r> Walk<'r> {
+    fn new<R: Rng + ?Sized>(rule: &'r Rule, n: usize, rng: &mut R) -> Self {
+        let order = match rule {
+            Rule::FixedOrder { order, .. } => order.clone(),
+            Rule::RandomOrder(_) => {
+                let mut order: Vec<usize> = (0..n).collect();
+                order.shuffle(rng);
+                order
             }
+            _ => Vec::new(),
+        };
+        let probs = match rule {
+            Rule::Binomial(b) => b.step_probabilities().collect(),
+            _ => Vec::new(),
+        };
+        Walk {
+            rule,
+            x: vec![MASK; n],
+            counts: Vec::new(),
+            order,
+            start: 0,
+            probs,
+            step: 0,
+            query: Vec::new(),
         }
-        Rule::Confidence {
-            schedule,
-            temperature,
-        } => {
-            for step in 0..schedule.steps() {
-                let masked: Vec<usize> = (0..n).filter(|&i| x[i] == MASK).collect();
-                call(&x, &masked, &mut out)?;
+    }
+
+    fn masked(&self) -> Vec<usize> {
+        (0..self.x.len()).filter(|&i| self.x[i] == MASK).collect()
+    }
+
+    /// Sets `query` to the positions the next forward pass asks for; false when the sequence
+    /// is done.
+    fn next<R: Rng + ?Sized>(&mut self, rng: &mut R) -> bool {
+        self.step_query(rng).is_some()
+    }
+
+    fn step_query<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Option<()> {
+        self.query = match self.rule {
+            Rule::RandomOrder(schedule) | Rule::FixedOrder { schedule, .. } => {
+                let count = *schedule.counts().get(self.step)?;
+                self.order[self.start..self.start + count].to_vec()
+            }
+            Rule::Confidence { schedule, .. } => {
+                if self.step >= schedule.steps() {
+                    return None;
+                }
+                self.masked()
+            }
+            Rule::Binomial(_) => {
+                let p = *self.probs.get(self.step)?;
+                let n = self.x.len();
+                (0..n)
+                    .filter(|&i| self.x[i] == MASK && (p >= 1.0 || rng.random_bool(p)))
+                    .collect()
+            }
+            Rule::EntropyBound { .. } | Rule::Threshold { .. } => {
+                if !self.x.contains(&MASK) {
+                    return None;
+                }
+                self.masked()
+            }
+        };
+        Some(())
+    }
+
+    /// Reveals this step's tokens from the oracle's answer to [`Walk::next`]'s query.
+    fn apply<R: Rng + ?Sized>(&mut self, out: &[f64], q: usize, rng: &mut R) {
+        let revealed = match self.rule {
+            Rule::RandomOrder(_) | Rule::FixedOrder { .. } | Rule::Binomial(_) => {
+                for (row, &i) in out.chunks(q).zip(&self.query) {
+                    self.x[i] = draw(row, rng);
+                }
+                self.query.len()
+            }
+            Rule::Confidence { temperature, .. } => {
                 let propose = |row: &[f64]| rules::propose(row, *temperature, &mut *rng);
-                match rule.reveal(step, &out, q, propose) {
+                match self.rule.reveal(self.step, out, q, propose) {
                     Reveal::Commit(commits) => {
                         for &(r, v) in &commits {
-                            x[masked[r]] = v;
+                            self.x[self.query[r]] = v;
                         }
-                        counts.push(commits.len());
+                        commits.len()
                     }
                     Reveal::Draw(_) => unreachable!("confidence commits its proposals"),
                 }
             }
-        }
-        Rule::Binomial(schedule) => {
-            for p in schedule.step_probabilities() {
-                let block: Vec<usize> = (0..n)
-                    .filter(|&i| x[i] == MASK && (p >= 1.0 || rng.random_bool(p)))
-                    .collect();
-                call(&x, &block, &mut out)?;
-                for (row, &i) in out.chunks(q).zip(&block) {
-                    x[i] = draw(row, rng);
-                }
-                counts.push(block.len());
-            }
-        }
-        Rule::EntropyBound { .. } | Rule::Threshold { .. } => {
-            while x.contains(&MASK) {
-                let masked: Vec<usize> = (0..n).filter(|&i| x[i] == MASK).collect();
-                call(&x, &masked, &mut out)?;
-                let Reveal::Draw(chosen) = rule.reveal(0, &out, q, rules::argmax_value) else {
+            Rule::EntropyBound { .. } | Rule::Threshold { .. } => {
+                let Reveal::Draw(chosen) = self.rule.reveal(0, out, q, rules::argmax_value) else {
                     unreachable!("adaptive rules draw what they choose")
                 };
                 for &slot in &chosen {
-                    x[masked[slot]] = draw(&out[slot * q..(slot + 1) * q], rng);
+                    self.x[self.query[slot]] = draw(&out[slot * q..(slot + 1) * q], rng);
                 }
-                counts.push(chosen.len());
+                chosen.len()
             }
+        };
+        self.start += revealed;
+        self.counts.push(revealed);
+        self.step += 1;
+    }
+
+    fn finish(self) -> Sample {
+        Sample {
+            tokens: self.x,
+            counts: self.counts,
         }
     }
-    Ok(Sample { tokens: x, counts })
+}
+
+/// `count` samples that advance together: in each round, every unfinished sample of a batch of
+/// `batch` asks for its next step and one [`Oracle::batch_marginals`] call answers them all —
+/// one forward pass of a network per step for the whole batch. Sample i uses the stream
+/// `(seed, first + i)` and gets exactly what [`sample`] (and [`sample_batch`]) would give it;
+/// batches run in parallel. [`Sample::nfe`] stays per sequence.
+///
+/// # Errors
+///
+/// As [`sample_batch`].
+pub fn sample_lockstep<O: Oracle>(
+    oracle: &O,
+    rule: &Rule,
+    count: usize,
+    seed: u64,
+    first: u64,
+    batch: usize,
+) -> Result<Vec<Sample>, SampleError<O::Error>>
+where
+    O::Error: Send,
+{
+    let (n, q) = (oracle.len(), oracle.vocab_size());
+    rule.check(n)?;
+    let batch = batch.max(1);
+    let chunks: Vec<Vec<Sample>> = (0..count.div_ceil(batch))
+        .into_par_iter()
+        .map(|c| {
+            let (lo, hi) = (c * batch, ((c + 1) * batch).min(count));
+            let mut rngs: Vec<ChaCha8Rng> =
+                (lo..hi).map(|i| stream(seed, first + i as u64)).collect();
+            let mut walks: Vec<Walk<'_>> =
+                rngs.iter_mut().map(|rng| Walk::new(rule, n, rng)).collect();
+            let mut live: Vec<usize> = (0..walks.len()).collect();
+            loop {
+                let mut asking = Vec::new();
+                for &k in &live {
+                    if walks[k].next(&mut rngs[k]) {
+                        asking.push(k);
+                    }
+                }
+                if asking.is_empty() {
+                    break;
+                }
+                let mut outs: Vec<Vec<f64>> = asking
+                    .iter()
+                    .map(|&k| vec![0.0; walks[k].query.len() * q])
+                    .collect();
+                {
+                    let partials: Vec<&[u32]> =
+                        asking.iter().map(|&k| walks[k].x.as_slice()).collect();
+                    let queries: Vec<&[usize]> =
+                        asking.iter().map(|&k| walks[k].query.as_slice()).collect();
+                    let mut o: Vec<&mut [f64]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
+                    oracle
+                        .batch_marginals(&partials, &queries, &mut o)
+                        .map_err(SampleError::Oracle)?;
+                }
+                for (&k, out) in asking.iter().zip(&outs) {
+                    walks[k].apply(out, q, &mut rngs[k]);
+                }
+                live = asking;
+            }
+            Ok(walks.into_iter().map(Walk::finish).collect())
+        })
+        .collect::<Result<_, SampleError<O::Error>>>()?;
+    Ok(chunks.into_iter().flatten().collect())
 }
 
 /// `count` samples in parallel; sample i uses the ChaCha8 stream `(seed, first + i)`.
@@ -351,6 +478,38 @@ mod tests {
 
     fn family(spec: &str) -> crate::Family {
         DistSpec::parse(spec).unwrap().build(None).unwrap()
+    }
+
+    /// Lockstep batches give every sample exactly what it gets alone, for every rule, with
+    /// one batched call per round (checked through a counting oracle).
+    #[test]
+    fn lockstep_equals_one_at_a_time() {
+        let d = family("hmm:n=9,states=3,q=4,seed=2");
+        let s = || Some(Schedule::from_counts(vec![2, 0, 3, 4]).unwrap());
+        let rules = [
+            (None, s()),
+            (Some("fixed"), s()),
+            (Some("confidence"), s()),
+            (Some("confidence:temperature=0.7"), s()),
+            (Some("eb:gamma=0.5"), None),
+            (Some("threshold:tau=0.6"), None),
+            (Some("mdlm:steps=5"), None),
+        ];
+        for (spec, schedule) in rules {
+            let rule = Rule::parse(spec, schedule, crate::Unit::Nats).unwrap();
+            let alone = sample_batch(&d, &rule, 20, 3, 5).unwrap();
+            for batch in [1, 3, 64] {
+                let counted = crate::Counting::new(&d);
+                let together = sample_lockstep(&counted, &rule, 20, 3, 5, batch).unwrap();
+                assert_eq!(together, alone, "{spec:?}, batch {batch}");
+                let nfe: usize = alone.iter().map(Sample::nfe).sum();
+                assert_eq!(counted.calls(), nfe as u64);
+                if batch == 64 {
+                    let rounds = alone.iter().map(Sample::nfe).max().unwrap();
+                    assert_eq!(counted.batches(), rounds as u64, "{spec:?}");
+                }
+            }
+        }
     }
 
     #[test]
