@@ -201,8 +201,8 @@ mod tests {
 pub struct Sampling {
     /// The distribution: product, parity, repeat, rs, code, markov, hmm, mixture or table specs
     /// (see the README), e.g. markov:n=64,q=4,stay=0.9.
-    #[arg(long, value_name = "SPEC")]
-    pub dist: String,
+    #[arg(long, value_name = "SPEC", required_unless_present = "model")]
+    pub dist: Option<String>,
     /// Schedule for the random-order and confidence rules (counts or a preset spec).
     #[arg(long, short, value_name = "SPEC")]
     pub schedule: Option<String>,
@@ -229,16 +229,21 @@ pub struct Prepared {
 }
 
 impl Sampling {
+    /// The `--dist` spec text (clap requires it unless `--model` is given).
+    pub fn dist_text(&self) -> anyhow::Result<&str> {
+        self.dist.as_deref().context("--dist is required here")
+    }
+
     pub fn prepare(&self, unit: Unit) -> anyhow::Result<Prepared> {
-        let dist =
-            DistSpec::parse(&self.dist).with_context(|| format!("--dist {:?}", self.dist))?;
+        let text = self.dist_text()?;
+        let dist = DistSpec::parse(text).with_context(|| format!("--dist {text:?}"))?;
         let budget = budget();
         budget
-            .check(format!("building {}", self.dist), dist.build_cost())
+            .check(format!("building {}", text), dist.build_cost())
             .map_err(over_budget)
-            .with_context(|| format!("--dist {:?}", self.dist))?;
+            .with_context(|| format!("--dist {:?}", text))?;
         let family =
-            crate::io::build_family(&dist).with_context(|| format!("--dist {:?}", self.dist))?;
+            crate::io::build_family(&dist).with_context(|| format!("--dist {:?}", text))?;
         // The exact curve only when its computation fits the budget (a stay chain with a large q
         // samples cheaply, but its curve needs q² per distance).
         let curve = match dist.check_curve(&budget) {
@@ -268,7 +273,7 @@ impl Sampling {
                     (None, true) => {
                         dist.check_curve(&budget)
                             .map_err(over_budget)
-                            .with_context(|| format!("--dist {:?}", self.dist))?;
+                            .with_context(|| format!("--dist {:?}", text))?;
                         Some(dist_curve(&dist)?.0)
                     }
                     _ => None,
@@ -306,7 +311,7 @@ impl Sampling {
         };
         dist.check_sampling(&budget, shape, rayon_threads())
             .map_err(over_budget)
-            .with_context(|| format!("--dist {:?}", self.dist))?;
+            .with_context(|| format!("--dist {:?}", text))?;
         Ok(Prepared {
             dist,
             family,

@@ -91,7 +91,7 @@ pub use optimize::{
     FrontierPoint, Method, OptimizeError, Optimum, default_frontier_steps, frontier, min_steps,
     optimal_schedule,
 };
-pub use oracle::{Counting, MASK, Oracle};
+pub use oracle::{Counting, MASK, Oracle, Prefixed};
 pub use replay::{Replay, Replayed, ScoreEstimate, replay_batch, score_schedule};
 pub use sampler::{Rule, Sample, SampleError, sample, sample_batch, sample_lockstep, stream};
 pub use schedule::{Schedule, ScheduleError};

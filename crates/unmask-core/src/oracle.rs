@@ -104,6 +104,87 @@ impl<O: Oracle + ?Sized> Oracle for &O {
     }
 }
 
+/// An oracle conditioned on a revealed prefix: positions `0..n − p` of this oracle are
+/// positions `p..n` of `inner`, and the first p are always `prefix` (a prompt). Samplers run on
+/// it generate continuations; batches stay batched.
+///
+/// # Example
+///
+/// ```
+/// use unmask_core::{DistSpec, Oracle, Prefixed, MASK};
+/// let d = DistSpec::parse("repeat:n=4,q=3")?.build(None)?;
+/// let answer = Prefixed::new(&d, vec![2]);
+/// assert_eq!(answer.len(), 3);
+/// let mut out = vec![0.0; 3];
+/// answer.conditional_marginals(&[MASK, MASK, MASK], &[1], &mut out).unwrap();
+/// assert_eq!(out, vec![0.0, 0.0, 1.0]); // the prompt's token repeats
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Prefixed<O> {
+    inner: O,
+    prefix: Vec<u32>,
+}
+
+impl<O: Oracle> Prefixed<O> {
+    /// `inner` with its first `prefix.len()` positions fixed.
+    ///
+    /// # Panics
+    ///
+    /// If the prefix is not shorter than the inner oracle's length.
+    pub fn new(inner: O, prefix: Vec<u32>) -> Self {
+        assert!(prefix.len() < inner.len(), "the prefix leaves no position");
+        Prefixed { inner, prefix }
+    }
+
+    fn full(&self, partial: &[u32]) -> Vec<u32> {
+        let mut x = self.prefix.clone();
+        x.extend_from_slice(partial);
+        x
+    }
+}
+
+impl<O: Oracle> Oracle for Prefixed<O> {
+    type Error = O::Error;
+
+    fn len(&self) -> usize {
+        self.inner.len() - self.prefix.len()
+    }
+
+    fn vocab_size(&self) -> usize {
+        self.inner.vocab_size()
+    }
+
+    fn conditional_marginals(
+        &self,
+        partial: &[u32],
+        query: &[usize],
+        out: &mut [f64],
+    ) -> Result<(), Self::Error> {
+        let p = self.prefix.len();
+        let shifted: Vec<usize> = query.iter().map(|&i| i + p).collect();
+        self.inner
+            .conditional_marginals(&self.full(partial), &shifted, out)
+    }
+
+    fn batch_marginals(
+        &self,
+        partials: &[&[u32]],
+        queries: &[&[usize]],
+        outs: &mut [&mut [f64]],
+    ) -> Result<(), Self::Error> {
+        let p = self.prefix.len();
+        let full: Vec<Vec<u32>> = partials.iter().map(|x| self.full(x)).collect();
+        let shifted: Vec<Vec<usize>> = queries
+            .iter()
+            .map(|q| q.iter().map(|&i| i + p).collect())
+            .collect();
+        let f: Vec<&[u32]> = full.iter().map(Vec::as_slice).collect();
+        let s: Vec<&[usize]> = shifted.iter().map(Vec::as_slice).collect();
+        self.inner.batch_marginals(&f, &s, outs)
+    }
+}
+
 /// Wraps an oracle and counts its calls (forward passes, NFE), thread-safely.
 ///
 /// # Example

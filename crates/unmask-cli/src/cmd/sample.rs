@@ -11,12 +11,40 @@ use crate::report::{self, num};
 pub struct Args {
     #[command(flatten)]
     pub sampling: Sampling,
+    /// Generate with a trained network (checkpoint directory) instead of the exact oracle;
+    /// with --dist too, each sample's ln μ under the exact law is reported.
+    #[arg(long, value_name = "DIR")]
+    pub model: Option<std::path::PathBuf>,
+    /// With --model: a fixed prompt (text for a text model, else comma-separated ids) that
+    /// every sample continues.
+    #[arg(
+        long,
+        value_name = "TEXT",
+        requires = "model",
+        allow_hyphen_values = true
+    )]
+    pub prompt: Option<String>,
+    /// With --model and no --dist: sequence length (default: the training length).
+    #[arg(long, value_name = "N", requires = "model")]
+    pub len: Option<usize>,
+    /// With --model: the model's curve, for curve-based presets (optimal, sqrt…).
+    #[arg(long, value_name = "FILE", requires = "model")]
+    pub curve: Option<std::path::PathBuf>,
+    /// Project a noisy --curve onto the valid set.
+    #[arg(long, requires = "curve")]
+    pub repair: bool,
+    /// With --model: sequences per batched forward pass (they advance in lockstep).
+    #[arg(long, value_name = "B", default_value_t = 64)]
+    pub batch: usize,
     #[command(flatten)]
     pub output: Output,
 }
 
 pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let unit = Unit::from(args.output.unit);
+    if let Some(dir) = &args.model {
+        return run_model(&args, dir, unit, out);
+    }
     let p = args.sampling.prepare(unit)?;
     let samples = sample_batch(
         &p.family,
@@ -59,6 +87,162 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     for s in &samples {
         let tokens: Vec<String> = s.tokens.iter().map(|t| t.to_string()).collect();
         writeln!(out, "{}  (nfe {})", tokens.join(" "), s.nfe())?;
+    }
+    Ok(())
+}
+
+/// `sample --model`: lockstep generation with a network, optionally continuing a prompt.
+fn run_model(
+    args: &Args,
+    dir: &std::path::Path,
+    unit: Unit,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    use anyhow::{Context, bail};
+    let s = &args.sampling;
+    let (model, vocab) = crate::io::load_model(dir)?;
+    let family = match &s.dist {
+        Some(text) => {
+            let dist =
+                unmask_core::DistSpec::parse(text).with_context(|| format!("--dist {text:?}"))?;
+            Some(crate::io::build_family(&dist).with_context(|| format!("--dist {text:?}"))?)
+        }
+        None => None,
+    };
+    let n = match (&family, args.len) {
+        (Some(f), _) => unmask_core::Oracle::len(f),
+        (None, Some(n)) => n,
+        (None, None) => crate::io::trained_length(dir).with_context(|| {
+            format!(
+                "--model {}: give --len (no train_state.json records a length)",
+                dir.display()
+            )
+        })?,
+    };
+    let oracle = match &family {
+        Some(f) => crate::io::load_model_for(dir, f, args.batch)?,
+        None => unmask_nn::NeuralOracle::new(model, n, args.batch),
+    };
+    let q = unmask_core::Oracle::vocab_size(&oracle);
+    let prefix: Vec<u32> = match (&args.prompt, &vocab) {
+        (None, _) => Vec::new(),
+        (Some(text), unmask_nn::Vocab::Chars(chars)) => text
+            .chars()
+            .map(|c| {
+                chars.binary_search(&c).map(|i| i as u32).map_err(|_| {
+                    anyhow::anyhow!("--prompt: character {c:?} is not in the model's vocabulary")
+                })
+            })
+            .collect::<anyhow::Result<_>>()?,
+        (Some(text), _) => text
+            .split(',')
+            .map(|t| {
+                t.trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|&v| (v as usize) < q)
+                    .with_context(|| format!("--prompt: {t:?} is not a token id below {q}"))
+            })
+            .collect::<anyhow::Result<_>>()?,
+    };
+    if prefix.len() >= n {
+        bail!(
+            "--prompt has {} tokens; the sequence has only {n}",
+            prefix.len()
+        );
+    }
+    let answer = unmask_core::Prefixed::new(&oracle, prefix.clone());
+    let m = n - prefix.len();
+    let curve = match &args.curve {
+        Some(path) => {
+            let (c, _) = crate::io::read_curve(path, unit, args.repair)
+                .with_context(|| format!("--curve {}", path.display()))?;
+            if c.len() != m {
+                bail!(
+                    "--curve {}: n = {}, but {m} tokens are generated",
+                    path.display(),
+                    c.len()
+                );
+            }
+            Some(c)
+        }
+        None => None,
+    };
+    let schedule = match &s.schedule {
+        Some(spec) => Some(
+            unmask_core::ScheduleSpec::parse(spec, unit)
+                .with_context(|| format!("--schedule {spec:?}"))?
+                .build(m, curve.as_ref())
+                .with_context(|| format!("--schedule {spec:?}"))?
+                .schedule,
+        ),
+        None => None,
+    };
+    let rule = unmask_core::Rule::parse(s.rule.as_deref(), schedule, unit)
+        .with_context(|| format!("--rule {:?}", s.rule.as_deref().unwrap_or("random")))?;
+    let (calls, _) = rule.worst_case_calls(m);
+    let params = oracle.model().config().parameter_count() as f64;
+    crate::args::budget()
+        .check(
+            format!("{} samples of {calls} forward passes", s.samples),
+            unmask_core::budget::Cost::work(
+                s.samples as f64 * calls as f64 * 2.0 * params * n as f64 / 16.0,
+            ),
+        )
+        .map_err(crate::args::over_budget)?;
+    let counted = unmask_core::Counting::new(&answer);
+    let samples = unmask_core::sample_lockstep(&counted, &rule, s.samples, s.seed, 0, args.batch)?;
+    let full = |tokens: &[u32]| -> Vec<u32> { prefix.iter().chain(tokens).copied().collect() };
+    let show = |tokens: &[u32]| -> String {
+        match &vocab {
+            unmask_nn::Vocab::Chars(chars) => tokens.iter().map(|&t| chars[t as usize]).collect(),
+            _ => tokens
+                .iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+        }
+    };
+    let nfe_mean = samples.iter().map(|x| x.nfe() as f64).sum::<f64>() / samples.len() as f64;
+    if args.output.json {
+        let mut doc = report::header(n, unit);
+        doc.insert("model".into(), json!(dir));
+        doc.insert("seed".into(), json!(s.seed));
+        doc.insert("prompt_tokens".into(), json!(prefix.len()));
+        doc.insert("nfe_mean".into(), json!(nfe_mean));
+        doc.insert("batched_forward_passes".into(), json!(counted.batches()));
+        doc.insert(
+            "samples".into(),
+            json!(
+                samples
+                    .iter()
+                    .map(|x| {
+                        let tokens = full(&x.tokens);
+                        json!({
+                            "tokens": tokens,
+                            "text": matches!(vocab, unmask_nn::Vocab::Chars(_)).then(|| show(&tokens)),
+                            "nfe": x.nfe(),
+                            "counts": x.counts,
+                            "ln_prob": family.as_ref().and_then(|f| report::finite(f.ln_pmf(&tokens))),
+                        })
+                    })
+                    .collect::<Vec<_>>()
+            ),
+        );
+        return report::print_json(out, &serde_json::Value::Object(doc));
+    }
+    writeln!(
+        out,
+        "{} samples from model {} (seed {}), {} generated tokens each, mean NFE {} ({} batched forward passes)",
+        samples.len(),
+        dir.display(),
+        s.seed,
+        m,
+        num(nfe_mean),
+        counted.batches()
+    )?;
+    for x in &samples {
+        writeln!(out, "{}", show(&full(&x.tokens)).replace('\n', "⏎"))?;
     }
     Ok(())
 }

@@ -190,13 +190,14 @@ fn run_model(
         .schedule
         .as_deref()
         .context("--schedule: verify --model needs the schedule to measure")?;
-    let dist =
-        unmask_core::DistSpec::parse(&s.dist).with_context(|| format!("--dist {:?}", s.dist))?;
+    let dist = unmask_core::DistSpec::parse(s.dist_text()?)
+        .with_context(|| format!("--dist {:?}", s.dist_text().unwrap_or("")))?;
     let budget = crate::args::budget();
     budget
-        .check(format!("building {}", s.dist), dist.build_cost())
+        .check(format!("building {}", s.dist_text()?), dist.build_cost())
         .map_err(crate::args::over_budget)?;
-    let family = crate::io::build_family(&dist).with_context(|| format!("--dist {:?}", s.dist))?;
+    let family = crate::io::build_family(&dist)
+        .with_context(|| format!("--dist {:?}", s.dist_text().unwrap_or("")))?;
     let n = unmask_core::Oracle::len(&family);
     let oracle = crate::io::load_model_for(dir, &family, 64)?;
     let model_curve = match &args.curve {
