@@ -1,0 +1,309 @@
+//! The `--model` commands end to end on a network trained here in seconds: train, resume,
+//! predict, estimate, verify, score and sample, their JSON fields, and the refusals.
+
+mod common;
+use common::{fails, json, tmp, unmask};
+
+const SPEC: &str = "markov:n=10,q=4,stay=0.8";
+
+/// A tiny network trained for a few steps (shared by the tests of this file).
+fn trained(name: &str) -> String {
+    let dir = tmp(name);
+    let out = dir.display().to_string();
+    if !dir.join("config.json").exists() {
+        let doc = json(&[
+            "train",
+            "--dist",
+            SPEC,
+            "--out",
+            &out,
+            "--steps",
+            "30",
+            "--size",
+            "tiny,d=16",
+            "--batch",
+            "8",
+            "--checkpoint-every",
+            "10",
+            "--seed",
+            "3",
+        ]);
+        assert_eq!(doc["steps"], 30);
+        assert_eq!(doc["tokens"], 30 * 8 * 10);
+        for key in ["train_loss", "valid_loss", "tokens_per_s"] {
+            assert!(
+                doc[key].as_f64().is_some_and(f64::is_finite),
+                "{key}: {doc}"
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn train_is_reproducible_and_resumes() {
+    let whole = trained("whole");
+    let part = tmp("part").display().to_string();
+    json(&[
+        "train",
+        "--dist",
+        SPEC,
+        "--out",
+        &part,
+        "--steps",
+        "30",
+        "--size",
+        "tiny,d=16",
+        "--batch",
+        "8",
+        "--checkpoint-every",
+        "10",
+        "--seed",
+        "3",
+    ]);
+    // Two seeded runs write the same weights; a resumed run continues the step count and
+    // the history (bit-for-bit equality with an uninterrupted run is the library's test,
+    // crates/unmask-nn/tests/network.rs).
+    let a = std::fs::read(format!("{whole}/model.safetensors")).unwrap();
+    let b = std::fs::read(format!("{part}/model.safetensors")).unwrap();
+    assert_eq!(a, b, "seeded runs are reproducible");
+    let doc = json(&["train", "--resume", &part, "--steps", "40"]);
+    assert_eq!(doc["steps"], 40);
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{part}/train_state.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["step"], 40);
+    assert_eq!(state["history"].as_array().unwrap().len(), 4);
+    for f in [
+        "config.json",
+        "model.safetensors",
+        "vocab.json",
+        "optimizer.safetensors",
+    ] {
+        assert!(std::path::Path::new(&part).join(f).exists(), "{f}");
+    }
+}
+
+#[test]
+fn predict_estimate_verify_score_sample() {
+    let m = trained("m");
+    let p = json(&["predict", "--model", &m, "--ids", "1,_,_,3"]);
+    assert_eq!(p["positions"], serde_json::json!([1, 2]));
+    assert_eq!(p["vocab_size"], 5);
+    for row in p["probs"].as_array().unwrap() {
+        let row: Vec<f64> = row
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(row.len(), 5);
+        assert_eq!(row[4], 0.0, "the mask id has probability 0");
+        assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-9);
+    }
+    let curve = tmp("m-curve.json").display().to_string();
+    let e = json(&[
+        "estimate",
+        "--dist",
+        SPEC,
+        "--model",
+        &m,
+        "--samples",
+        "50",
+        "--points",
+        "9",
+        "--out",
+        &curve,
+    ]);
+    assert_eq!(e["loss"], "cross_entropy");
+    assert!(e["predicted_entropy"]["points"].is_array());
+    let v = json(&[
+        "verify",
+        "--dist",
+        SPEC,
+        "--model",
+        &m,
+        "--curve",
+        &curve,
+        "--repair",
+        "--schedule",
+        "optimal:steps=3",
+        "--samples",
+        "40",
+    ]);
+    assert_eq!(v["steps"], 3);
+    for key in [
+        "mc_expected_kl",
+        "stderr",
+        "model_error",
+        "predicted",
+        "exact_expected_kl",
+    ] {
+        assert!(v[key].as_f64().is_some(), "{key}: {v}");
+    }
+    assert_eq!(v["model_error_ci95"].as_array().unwrap().len(), 2);
+    let s = json(&[
+        "score",
+        "--model",
+        &m,
+        "--dist",
+        SPEC,
+        "--schedule",
+        "uniform:steps=5",
+        "--curve",
+        &curve,
+        "--repair",
+        "--samples",
+        "20",
+        "--orders",
+        "2",
+    ]);
+    assert_eq!(
+        (s["steps"].as_u64(), s["orders"].as_u64()),
+        (Some(5), Some(2))
+    );
+    for key in [
+        "nll_per_token",
+        "stderr",
+        "baseline",
+        "predicted_nll_per_token",
+    ] {
+        assert!(s[key].as_f64().is_some_and(f64::is_finite), "{key}: {s}");
+    }
+    let g = json(&[
+        "sample",
+        "--model",
+        &m,
+        "--dist",
+        SPEC,
+        "--schedule",
+        "cosine:steps=4",
+        "--samples",
+        "5",
+        "--prompt",
+        "2,2",
+    ]);
+    assert_eq!(
+        g["batched_forward_passes"], 4,
+        "five sequences, one pass per step"
+    );
+    for x in g["samples"].as_array().unwrap() {
+        let t = x["tokens"].as_array().unwrap();
+        assert_eq!(t.len(), 10);
+        assert_eq!(
+            (t[0].as_u64(), t[1].as_u64()),
+            (Some(2), Some(2)),
+            "the prompt stays"
+        );
+        assert!(x["ln_prob"].as_f64().is_some());
+    }
+    let (code, stdout, _) = unmask(&[
+        "sample",
+        "--model",
+        &m,
+        "--rule",
+        "eb:gamma=0.3",
+        "--samples",
+        "2",
+    ]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("2 samples from model"), "{stdout}");
+}
+
+#[test]
+fn model_commands_refuse_bad_input() {
+    let m = trained("bad");
+    fails(
+        &["predict", "--model", "/nonexistent/model", "--ids", "1,_"],
+        &["not a checkpoint directory"],
+    );
+    fails(
+        &["predict", "--model", &m, "--ids", "1,2"],
+        &["no position is masked"],
+    );
+    fails(
+        &["predict", "--model", &m, "--ids", "1,_,9"],
+        &["item 3", "\"9\""],
+    );
+    fails(
+        &[
+            "estimate",
+            "--dist",
+            "markov:n=10,q=3,stay=0.8",
+            "--model",
+            &m,
+            "--samples",
+            "5",
+        ],
+        &["its vocabulary (4 symbols) is not --dist's 3 symbols"],
+    );
+    fails(
+        &[
+            "estimate",
+            "--dist",
+            "markov:n=12,q=4,stay=0.8",
+            "--model",
+            &m,
+            "--samples",
+            "5",
+        ],
+        &["trained on sequences of length 10", "n = 12"],
+    );
+    fails(
+        &[
+            "sample",
+            "--model",
+            &m,
+            "--schedule",
+            "uniform:steps=2",
+            "--prompt",
+            "7",
+        ],
+        &["--prompt", "\"7\""],
+    );
+    // A corrupt checkpoint.
+    let broken = tmp("broken");
+    std::fs::create_dir_all(&broken).unwrap();
+    for f in ["config.json", "vocab.json"] {
+        std::fs::copy(format!("{m}/{f}"), broken.join(f)).unwrap();
+    }
+    std::fs::write(broken.join("model.safetensors"), b"garbage").unwrap();
+    fails(
+        &[
+            "predict",
+            "--model",
+            &broken.display().to_string(),
+            "--ids",
+            "_",
+        ],
+        &["model.safetensors", "not a readable safetensors file"],
+    );
+    // Divergence stops training with a message and keeps the checkpoint before it.
+    let nan = tmp("nan").display().to_string();
+    fails(
+        &[
+            "train",
+            "--dist",
+            SPEC,
+            "--out",
+            &nan,
+            "--steps",
+            "5",
+            "--size",
+            "tiny,d=16",
+            "--batch",
+            "4",
+            "--lr",
+            "NaN",
+            "--checkpoint-every",
+            "1",
+        ],
+        &["training diverged at step 2", "last good checkpoint"],
+    );
+    let state = std::fs::read_to_string(format!("{nan}/train_state.json")).unwrap();
+    assert!(state.contains("\"step\": 1"), "{state}");
+    fails(
+        &["train", "--dist", SPEC, "--out", &nan, "--size", "huge"],
+        &["--size", "\"huge\""],
+    );
+}
