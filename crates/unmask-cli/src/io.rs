@@ -156,3 +156,27 @@ pub fn trained_length(dir: &std::path::Path) -> Option<usize> {
     }
     run.get("len")?.as_u64().map(|n| n as usize)
 }
+
+/// The model's curve given as `--curve` (repaired with `--repair`), which must have length `n`
+/// (`what` says where n comes from in the message).
+pub fn read_model_curve(
+    path: Option<&Path>,
+    unit: Unit,
+    repair: bool,
+    n: usize,
+    what: &str,
+) -> anyhow::Result<Option<InformationCurve>> {
+    let Some(path) = path else {
+        return Ok(None);
+    };
+    let (c, _) =
+        read_curve(path, unit, repair).with_context(|| format!("--curve {}", path.display()))?;
+    if c.len() != n {
+        anyhow::bail!(
+            "--curve {}: n = {}, but {what} = {n}",
+            path.display(),
+            c.len()
+        );
+    }
+    Ok(Some(c))
+}

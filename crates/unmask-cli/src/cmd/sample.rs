@@ -153,21 +153,13 @@ fn run_model(
     }
     let answer = unmask_core::Prefixed::new(&oracle, prefix.clone());
     let m = n - prefix.len();
-    let curve = match &args.curve {
-        Some(path) => {
-            let (c, _) = crate::io::read_curve(path, unit, args.repair)
-                .with_context(|| format!("--curve {}", path.display()))?;
-            if c.len() != m {
-                bail!(
-                    "--curve {}: n = {}, but {m} tokens are generated",
-                    path.display(),
-                    c.len()
-                );
-            }
-            Some(c)
-        }
-        None => None,
-    };
+    let curve = crate::io::read_model_curve(
+        args.curve.as_deref(),
+        unit,
+        args.repair,
+        m,
+        "tokens are generated",
+    )?;
     let schedule = match &s.schedule {
         Some(spec) => Some(
             unmask_core::ScheduleSpec::parse(spec, unit)

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use serde_json::json;
-use unmask_core::{InformationCurve, Runs, Unit};
+use unmask_core::{Runs, Unit};
 use unmask_nn::data::Corpus;
 
 use crate::args::{Output, parse_steps};
@@ -83,21 +83,13 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         Corpus::Dist(family) => crate::io::load_model_for(&args.model, family, 64)?,
         Corpus::Text { .. } => unmask_nn::NeuralOracle::new(model, n, 64),
     };
-    let curve: Option<InformationCurve> = match &args.curve {
-        Some(path) => {
-            let (c, _) = crate::io::read_curve(path, unit, args.repair)
-                .with_context(|| format!("--curve {}", path.display()))?;
-            if c.len() != n {
-                bail!(
-                    "--curve {}: n = {}, the scored sequences have n = {n}",
-                    path.display(),
-                    c.len()
-                );
-            }
-            Some(c)
-        }
-        None => None,
-    };
+    let curve = crate::io::read_model_curve(
+        args.curve.as_deref(),
+        unit,
+        args.repair,
+        n,
+        "the scored sequences have n",
+    )?;
     let schedule = unmask_core::ScheduleSpec::parse(&args.schedule, unit)
         .with_context(|| format!("--schedule {:?}", args.schedule))?
         .build(n, curve.as_ref())

@@ -200,21 +200,8 @@ fn run_model(
         .with_context(|| format!("--dist {:?}", s.dist_text().unwrap_or("")))?;
     let n = unmask_core::Oracle::len(&family);
     let oracle = crate::io::load_model_for(dir, &family, 64)?;
-    let model_curve = match &args.curve {
-        Some(path) => {
-            let (c, _) = crate::io::read_curve(path, unit, args.repair)
-                .with_context(|| format!("--curve {}", path.display()))?;
-            if c.len() != n {
-                bail!(
-                    "--curve {}: n = {}, --dist has n = {n}",
-                    path.display(),
-                    c.len()
-                );
-            }
-            Some(c)
-        }
-        None => None,
-    };
+    let model_curve =
+        crate::io::read_model_curve(args.curve.as_deref(), unit, args.repair, n, "--dist has n")?;
     let exact = match dist.check_curve(&budget) {
         Ok(()) => family.exact_curve(),
         Err(_) => None,
