@@ -131,14 +131,16 @@ pub fn load_model_for(
     }
     match vocab {
         unmask_nn::Vocab::Symbols(s) if s == q => {}
-        unmask_nn::Vocab::Ids if oracle.vocab_size() == q => {}
+        unmask_nn::Vocab::Ids | unmask_nn::Vocab::Tokenizer(_) if oracle.vocab_size() == q => {}
         other => anyhow::bail!(
             "--model {}: its vocabulary ({}) is not --dist's {q} symbols",
             dir.display(),
             match other {
                 unmask_nn::Vocab::Chars(c) => format!("{} characters", c.len()),
                 unmask_nn::Vocab::Symbols(s) => format!("{s} symbols"),
-                unmask_nn::Vocab::Ids => format!("{} token ids", oracle.vocab_size()),
+                unmask_nn::Vocab::Ids | unmask_nn::Vocab::Tokenizer(_) => {
+                    format!("{} token ids", oracle.vocab_size())
+                }
             }
         ),
     }

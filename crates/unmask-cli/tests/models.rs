@@ -259,7 +259,7 @@ fn model_commands_refuse_bad_input() {
             "--prompt",
             "7",
         ],
-        &["--prompt", "\"7\""],
+        &["--prompt", "token id 7 is not below the model's 4 tokens"],
     );
     // A corrupt checkpoint.
     let broken = tmp("broken");
@@ -305,5 +305,52 @@ fn model_commands_refuse_bad_input() {
     fails(
         &["train", "--dist", SPEC, "--out", &nan, "--size", "huge"],
         &["--size", "\"huge\""],
+    );
+}
+
+#[test]
+fn a_checkpoint_with_a_tokenizer_encodes_prompts_and_decodes_samples() {
+    let m = trained("tok");
+    let dir = tmp("tok-hf");
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["config.json", "model.safetensors"] {
+        std::fs::copy(format!("{m}/{f}"), dir.join(f)).unwrap();
+    }
+    // A word-level tokenizer over four words (ids 0..3); the model's mask is id 4.
+    let tokenizer = r#"{"version": "1.0", "truncation": null, "padding": null, "added_tokens": [],
+        "normalizer": null, "pre_tokenizer": {"type": "Whitespace"}, "post_processor": null,
+        "decoder": null, "model": {"type": "WordLevel", "vocab": {"red": 0, "green": 1,
+        "blue": 2, "grey": 3}, "unk_token": "grey"}}"#;
+    std::fs::write(dir.join("tokenizer.json"), tokenizer).unwrap();
+    let d = dir.display().to_string();
+    let g = json(&[
+        "sample",
+        "--model",
+        &d,
+        "--len",
+        "10",
+        "--schedule",
+        "uniform:steps=5",
+        "--samples",
+        "2",
+        "--prompt",
+        "blue blue red",
+    ]);
+    for x in g["samples"].as_array().unwrap() {
+        let t: Vec<u64> = x["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        assert_eq!(&t[..3], &[2, 2, 0]);
+        let text = x["text"].as_str().unwrap();
+        assert!(text.starts_with("blue blue red "), "{text}");
+        assert_eq!(text.split(' ').count(), 10);
+    }
+    std::fs::write(dir.join("tokenizer.json"), "{not json").unwrap();
+    fails(
+        &["predict", "--model", &d, "--ids", "_"],
+        &["tokenizer.json", "not a readable tokenizer"],
     );
 }

@@ -10,14 +10,29 @@ use serde_json::Value;
 use crate::{Config, NnError};
 
 /// What the token ids mean.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Vocab {
     /// Ids `0..size` are a distribution's symbols (`unmask train --dist`).
     Symbols(usize),
     /// Id i is the i-th character (`unmask train --text`).
     Chars(Vec<char>),
+    /// A Hugging Face tokenizer (`tokenizer.json` shipped with a checkpoint).
+    Tokenizer(std::sync::Arc<TokenizerFile>),
     /// No vocabulary file (a foreign checkpoint): ids only.
     Ids,
+}
+
+/// A checkpoint's `tokenizer.json`, loaded.
+#[derive(Debug)]
+pub struct TokenizerFile {
+    json: String,
+    tokenizer: tokenizers::Tokenizer,
+}
+
+impl PartialEq for TokenizerFile {
+    fn eq(&self, other: &Self) -> bool {
+        self.json == other.json
+    }
 }
 
 impl Vocab {
@@ -26,8 +41,69 @@ impl Vocab {
         match self {
             Vocab::Symbols(q) => Some(*q),
             Vocab::Chars(c) => Some(c.len()),
-            Vocab::Ids => None,
+            Vocab::Tokenizer(_) | Vocab::Ids => None,
         }
+    }
+
+    /// Token ids of a user's text: its characters for a text model, the tokenizer's encoding
+    /// (no special tokens added), else comma-separated ids. Every id is checked against `q`
+    /// real tokens.
+    ///
+    /// # Errors
+    ///
+    /// [`NnError::Input`] naming the character or item that has no id.
+    pub fn encode(&self, text: &str, q: usize) -> Result<Vec<u32>, NnError> {
+        let ids: Vec<u32> = match self {
+            Vocab::Chars(chars) => text
+                .chars()
+                .map(|c| {
+                    chars.binary_search(&c).map(|i| i as u32).map_err(|_| {
+                        NnError::Input(format!("character {c:?} is not in the model's vocabulary"))
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            Vocab::Tokenizer(t) => t
+                .tokenizer
+                .encode(text, false)
+                .map_err(|e| NnError::Input(format!("the tokenizer failed: {e}")))?
+                .get_ids()
+                .to_vec(),
+            Vocab::Symbols(_) | Vocab::Ids => text
+                .split(',')
+                .map(|t| {
+                    t.trim().parse::<u32>().map_err(|_| {
+                        NnError::Input(format!(
+                            "{t:?} is not a token id (give ids separated by commas)"
+                        ))
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        if let Some(bad) = ids.iter().find(|&&v| v as usize >= q) {
+            return Err(NnError::Input(format!(
+                "token id {bad} is not below the model's {q} tokens"
+            )));
+        }
+        Ok(ids)
+    }
+
+    /// Text of token ids: characters, the tokenizer's decoding, or the ids with commas.
+    pub fn decode(&self, ids: &[u32]) -> String {
+        match self {
+            Vocab::Chars(chars) => ids.iter().map(|&t| chars[t as usize]).collect(),
+            Vocab::Tokenizer(t) => t
+                .tokenizer
+                .decode(ids, false)
+                .unwrap_or_else(|_| ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",")),
+            Vocab::Symbols(_) | Vocab::Ids => {
+                ids.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+            }
+        }
+    }
+
+    /// Whether ids read as text (characters or a tokenizer).
+    pub fn is_text(&self) -> bool {
+        matches!(self, Vocab::Chars(_) | Vocab::Tokenizer(_))
     }
 
     /// How token `id` prints: its character (escaped) for text, the id otherwise.
@@ -49,7 +125,7 @@ impl Vocab {
             Vocab::Chars(c) => {
                 Some(serde_json::json!({"kind": "chars", "chars": c.iter().collect::<String>()}))
             }
-            Vocab::Ids => None,
+            Vocab::Tokenizer(_) | Vocab::Ids => None,
         }
     }
 
@@ -188,8 +264,17 @@ pub fn load(dir: &Path) -> Result<Checkpoint, NnError> {
         });
     }
     let vocab_path = dir.join("vocab.json");
+    let tokenizer_path = dir.join("tokenizer.json");
     let vocab = if vocab_path.exists() {
         Vocab::from_json(&read(&vocab_path)?, &vocab_path)?
+    } else if tokenizer_path.exists() {
+        let json = read(&tokenizer_path)?;
+        let tokenizer =
+            tokenizers::Tokenizer::from_bytes(json.as_bytes()).map_err(|e| NnError::File {
+                path: tokenizer_path.clone(),
+                msg: format!("not a readable tokenizer ({e})"),
+            })?;
+        Vocab::Tokenizer(std::sync::Arc::new(TokenizerFile { json, tokenizer }))
     } else {
         Vocab::Ids
     };

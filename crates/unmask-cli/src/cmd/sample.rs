@@ -124,26 +124,9 @@ fn run_model(
         None => unmask_nn::NeuralOracle::new(model, n, args.batch),
     };
     let q = unmask_core::Oracle::vocab_size(&oracle);
-    let prefix: Vec<u32> = match (&args.prompt, &vocab) {
-        (None, _) => Vec::new(),
-        (Some(text), unmask_nn::Vocab::Chars(chars)) => text
-            .chars()
-            .map(|c| {
-                chars.binary_search(&c).map(|i| i as u32).map_err(|_| {
-                    anyhow::anyhow!("--prompt: character {c:?} is not in the model's vocabulary")
-                })
-            })
-            .collect::<anyhow::Result<_>>()?,
-        (Some(text), _) => text
-            .split(',')
-            .map(|t| {
-                t.trim()
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|&v| (v as usize) < q)
-                    .with_context(|| format!("--prompt: {t:?} is not a token id below {q}"))
-            })
-            .collect::<anyhow::Result<_>>()?,
+    let prefix: Vec<u32> = match &args.prompt {
+        None => Vec::new(),
+        Some(text) => vocab.encode(text, q).context("--prompt")?,
     };
     if prefix.len() >= n {
         bail!(
@@ -185,16 +168,7 @@ fn run_model(
     let counted = unmask_core::Counting::new(&answer);
     let samples = unmask_core::sample_lockstep(&counted, &rule, s.samples, s.seed, 0, args.batch)?;
     let full = |tokens: &[u32]| -> Vec<u32> { prefix.iter().chain(tokens).copied().collect() };
-    let show = |tokens: &[u32]| -> String {
-        match &vocab {
-            unmask_nn::Vocab::Chars(chars) => tokens.iter().map(|&t| chars[t as usize]).collect(),
-            _ => tokens
-                .iter()
-                .map(|t| t.to_string())
-                .collect::<Vec<_>>()
-                .join(","),
-        }
-    };
+    let show = |tokens: &[u32]| vocab.decode(tokens);
     let nfe_mean = samples.iter().map(|x| x.nfe() as f64).sum::<f64>() / samples.len() as f64;
     if args.output.json {
         let mut doc = report::header(n, unit);
@@ -212,7 +186,7 @@ fn run_model(
                         let tokens = full(&x.tokens);
                         json!({
                             "tokens": tokens,
-                            "text": matches!(vocab, unmask_nn::Vocab::Chars(_)).then(|| show(&tokens)),
+                            "text": vocab.is_text().then(|| show(&tokens)),
                             "nfe": x.nfe(),
                             "counts": x.counts,
                             "ln_prob": family.as_ref().and_then(|f| report::finite(f.ln_pmf(&tokens))),
