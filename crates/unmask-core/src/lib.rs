@@ -93,7 +93,10 @@ pub use optimize::{
 };
 pub use oracle::{Counting, MASK, Oracle, Prefixed};
 pub use replay::{Replay, Replayed, ScoreEstimate, replay_batch, score_schedule};
-pub use sampler::{Rule, Sample, SampleError, sample, sample_batch, sample_lockstep, stream};
+pub use sampler::{
+    Rule, Sample, SampleError, sample, sample_batch, sample_lockstep, sample_lockstep_blocks,
+    stream,
+};
 pub use schedule::{Schedule, ScheduleError};
 pub use spec::dist::{ChainSpec, DIST_NAMES, DistError, DistSpec, FileData};
 pub use spec::rule::RULE_NAMES;

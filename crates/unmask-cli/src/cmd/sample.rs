@@ -1,5 +1,6 @@
 //! `unmask sample`: generate sequences with any schedule or adaptive rule.
 
+use anyhow::Context;
 use serde_json::json;
 use unmask_core::{Unit, sample_batch};
 
@@ -33,6 +34,10 @@ pub struct Args {
     /// Project a noisy --curve onto the valid set.
     #[arg(long, requires = "curve")]
     pub repair: bool,
+    /// Decode block by block, LLaDA's semi-autoregressive way: blocks of L positions (after
+    /// the prompt) left to right; schedules must split at the block boundaries.
+    #[arg(long, value_name = "L")]
+    pub block: Option<usize>,
     /// With --model: sequences per batched forward pass (they advance in lockstep).
     #[arg(long, value_name = "B", default_value_t = 64)]
     pub batch: usize,
@@ -46,13 +51,25 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         return run_model(&args, dir, unit, out);
     }
     let p = args.sampling.prepare(unit)?;
-    let samples = sample_batch(
-        &p.family,
-        &p.rule,
-        args.sampling.samples,
-        args.sampling.seed,
-        0,
-    )?;
+    let samples = match args.block {
+        None => sample_batch(
+            &p.family,
+            &p.rule,
+            args.sampling.samples,
+            args.sampling.seed,
+            0,
+        )?,
+        Some(block) => unmask_core::sample_lockstep_blocks(
+            &p.family,
+            &p.rule,
+            block,
+            args.sampling.samples,
+            args.sampling.seed,
+            0,
+            64,
+        )
+        .context("--block")?,
+    };
     let nfe_mean = samples.iter().map(|s| s.nfe() as f64).sum::<f64>() / samples.len() as f64;
     if args.output.json {
         let mut doc = report::header(unmask_core::Oracle::len(&p.family), unit);
@@ -166,7 +183,16 @@ fn run_model(
         )
         .map_err(crate::args::over_budget)?;
     let counted = unmask_core::Counting::new(&answer);
-    let samples = unmask_core::sample_lockstep(&counted, &rule, s.samples, s.seed, 0, args.batch)?;
+    let samples = unmask_core::sample_lockstep_blocks(
+        &counted,
+        &rule,
+        args.block.unwrap_or(m),
+        s.samples,
+        s.seed,
+        0,
+        args.batch,
+    )
+    .context("--block")?;
     let full = |tokens: &[u32]| -> Vec<u32> { prefix.iter().chain(tokens).copied().collect() };
     let show = |tokens: &[u32]| vocab.decode(tokens);
     let nfe_mean = samples.iter().map(|x| x.nfe() as f64).sum::<f64>() / samples.len() as f64;

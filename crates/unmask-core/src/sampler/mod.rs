@@ -102,6 +102,47 @@ pub enum SampleError<E> {
         /// Its domain.
         expected: &'static str,
     },
+    /// Block-wise decoding: the blocks do not tile n, a step of the schedule would reveal
+    /// tokens of two blocks, or the rule has no block-wise form.
+    #[error("blocks of {block} over n = {n}: {why}")]
+    Blocks {
+        /// The block length.
+        block: usize,
+        /// The length.
+        n: usize,
+        /// What does not fit.
+        why: &'static str,
+    },
+}
+
+impl Rule {
+    /// Checks that the rule can decode block by block with blocks of `block` positions.
+    ///
+    /// # Errors
+    ///
+    /// [`SampleError::Blocks`].
+    pub fn check_blocks<E>(&self, n: usize, block: usize) -> Result<(), SampleError<E>> {
+        let fail = |why| Err(SampleError::Blocks { block, n, why });
+        if block == 0 || !n.is_multiple_of(block) {
+            return fail("the block length must divide n");
+        }
+        match self {
+            Rule::RandomOrder(s) | Rule::Confidence { schedule: s, .. } => {
+                let mut done = 0;
+                for &c in s.counts() {
+                    if c > 0 && done / block != (done + c - 1) / block {
+                        return fail("a step of the schedule crosses a block boundary");
+                    }
+                    done += c;
+                }
+                Ok(())
+            }
+            Rule::EntropyBound { .. } | Rule::Threshold { .. } => Ok(()),
+            Rule::FixedOrder { .. } | Rule::Binomial(_) => {
+                fail("only random-order, confidence and adaptive rules decode block-wise")
+            }
+        }
+    }
 }
 
 /// One generated sequence.
@@ -236,7 +277,7 @@ pub fn sample<O: Oracle, R: Rng + ?Sized>(
 ) -> Result<Sample, SampleError<O::Error>> {
     let (n, q) = (oracle.len(), oracle.vocab_size());
     rule.check(n)?;
-    let mut walk = Walk::new(rule, n, rng);
+    let mut walk = Walk::new(rule, n, n, rng);
     let mut out = Vec::new();
     while walk.next(rng) {
         out.resize(walk.query.len() * q, 0.0);
@@ -261,17 +302,23 @@ struct Walk<'r> {
     probs: Vec<f64>,
     step: usize,
     query: Vec<usize>,
+    /// Block length (n: one block); blocks decode left to right.
+    block: usize,
 }
 
 impl<'r> Walk<'r> {
-    fn new<R: Rng + ?Sized>(rule: &'r Rule, n: usize, rng: &mut R) -> Self {
+    fn new<R: Rng + ?Sized>(rule: &'r Rule, n: usize, block: usize, rng: &mut R) -> Self {
         let order = match rule {
             Rule::FixedOrder { order, .. } => order.clone(),
-            Rule::RandomOrder(_) => {
-                let mut order: Vec<usize> = (0..n).collect();
-                order.shuffle(rng);
-                order
-            }
+            // A uniform order inside each block, blocks left to right (one shuffle for one block).
+            Rule::RandomOrder(_) => (0..n)
+                .step_by(block)
+                .flat_map(|lo| {
+                    let mut part: Vec<usize> = (lo..(lo + block).min(n)).collect();
+                    part.shuffle(rng);
+                    part
+                })
+                .collect(),
             _ => Vec::new(),
         };
         let probs = match rule {
@@ -287,11 +334,20 @@ impl<'r> Walk<'r> {
             probs,
             step: 0,
             query: Vec::new(),
+            block,
         }
     }
 
+    /// The masked positions of the current block (the first with a masked position).
     fn masked(&self) -> Vec<usize> {
-        (0..self.x.len()).filter(|&i| self.x[i] == MASK).collect()
+        let n = self.x.len();
+        let Some(first) = self.x.iter().position(|&v| v == MASK) else {
+            return Vec::new();
+        };
+        let lo = first / self.block * self.block;
+        (lo..(lo + self.block).min(n))
+            .filter(|&i| self.x[i] == MASK)
+            .collect()
     }
 
     /// Sets `query` to the positions the next forward pass asks for; false when the sequence
@@ -393,8 +449,37 @@ pub fn sample_lockstep<O: Oracle>(
 where
     O::Error: Send,
 {
+    sample_lockstep_blocks(oracle, rule, oracle.len(), count, seed, first, batch)
+}
+
+/// [`sample_lockstep`] decoding block by block, LLaDA's semi-autoregressive way: the positions
+/// are cut into blocks of `block`, decoded left to right, each block's positions only while
+/// the blocks before it are revealed and the ones after it masked. The random-order rule
+/// shuffles inside each block; the confidence rule ranks the current block's masked positions
+/// (LLaDA's `−∞` confidence outside it); the adaptive rules choose among them. Schedules must
+/// split at the block boundaries (LLaDA's `steps / blocks` per block, or any block-wise plan).
+/// With `block = n` it is [`sample_lockstep`].
+///
+/// # Errors
+///
+/// [`SampleError::Blocks`], and as [`sample_batch`].
+pub fn sample_lockstep_blocks<O: Oracle>(
+    oracle: &O,
+    rule: &Rule,
+    block: usize,
+    count: usize,
+    seed: u64,
+    first: u64,
+    batch: usize,
+) -> Result<Vec<Sample>, SampleError<O::Error>>
+where
+    O::Error: Send,
+{
     let (n, q) = (oracle.len(), oracle.vocab_size());
     rule.check(n)?;
+    if block != n {
+        rule.check_blocks(n, block)?;
+    }
     let batch = batch.max(1);
     let chunks: Vec<Vec<Sample>> = (0..count.div_ceil(batch))
         .into_par_iter()
@@ -402,8 +487,10 @@ where
             let (lo, hi) = (c * batch, ((c + 1) * batch).min(count));
             let mut rngs: Vec<ChaCha8Rng> =
                 (lo..hi).map(|i| stream(seed, first + i as u64)).collect();
-            let mut walks: Vec<Walk<'_>> =
-                rngs.iter_mut().map(|rng| Walk::new(rule, n, rng)).collect();
+            let mut walks: Vec<Walk<'_>> = rngs
+                .iter_mut()
+                .map(|rng| Walk::new(rule, n, block, rng))
+                .collect();
             let mut live: Vec<usize> = (0..walks.len()).collect();
             loop {
                 let mut asking = Vec::new();
@@ -478,6 +565,79 @@ mod tests {
 
     fn family(spec: &str) -> crate::Family {
         DistSpec::parse(spec).unwrap().build(None).unwrap()
+    }
+
+    /// Block-wise lockstep decoding asks, at every step, only for masked positions of one
+    /// block, with every earlier block revealed and every later one masked, for each rule
+    /// that decodes block-wise; bad block plans are refused.
+    #[test]
+    fn blocks_decode_left_to_right() {
+        use std::sync::Mutex;
+        struct Watch<'a> {
+            inner: &'a crate::Family,
+            seen: Mutex<Vec<(Vec<u32>, Vec<usize>)>>,
+        }
+        impl Oracle for Watch<'_> {
+            type Error = std::convert::Infallible;
+            fn len(&self) -> usize {
+                self.inner.len()
+            }
+            fn vocab_size(&self) -> usize {
+                self.inner.vocab_size()
+            }
+            fn conditional_marginals(
+                &self,
+                partial: &[u32],
+                query: &[usize],
+                out: &mut [f64],
+            ) -> Result<(), Self::Error> {
+                self.seen
+                    .lock()
+                    .unwrap()
+                    .push((partial.to_vec(), query.to_vec()));
+                self.inner.conditional_marginals(partial, query, out)
+            }
+        }
+        let d = family("markov:n=12,q=3,stay=0.7");
+        let s = || Some(Schedule::from_counts(vec![2, 2, 0, 4, 1, 3]).unwrap());
+        for (spec, schedule) in [
+            (None, s()),
+            (Some("confidence"), s()),
+            (Some("eb:gamma=0.4"), None),
+            (Some("threshold:tau=0.5"), None),
+        ] {
+            let rule = Rule::parse(spec, schedule, crate::Unit::Nats).unwrap();
+            let watch = Watch {
+                inner: &d,
+                seen: Mutex::new(Vec::new()),
+            };
+            let out = sample_lockstep_blocks(&watch, &rule, 4, 10, 1, 0, 4).unwrap();
+            for sample in &out {
+                assert!(!sample.tokens.contains(&MASK));
+                assert_eq!(sample.counts.iter().sum::<usize>(), 12);
+            }
+            for (partial, query) in watch.seen.into_inner().unwrap() {
+                let Some(&i) = query.first() else { continue };
+                let b = i / 4;
+                assert!(query.iter().all(|&j| j / 4 == b), "{spec:?}: {query:?}");
+                for (j, &v) in partial.iter().enumerate() {
+                    if j / 4 < b {
+                        assert_ne!(v, MASK, "{spec:?}: an earlier block is masked");
+                    }
+                    if j / 4 > b {
+                        assert_eq!(v, MASK, "{spec:?}: a later block is revealed");
+                    }
+                }
+            }
+        }
+        let crossing = Rule::RandomOrder(Schedule::from_counts(vec![3, 3, 6]).unwrap());
+        assert!(matches!(
+            sample_lockstep_blocks(&d, &crossing, 4, 1, 0, 0, 1),
+            Err(SampleError::Blocks { .. })
+        ));
+        let mdlm = Rule::parse(Some("mdlm:steps=4"), None, crate::Unit::Nats).unwrap();
+        assert!(sample_lockstep_blocks(&d, &mdlm, 4, 1, 0, 0, 1).is_err());
+        assert!(sample_lockstep_blocks(&d, &crossing, 5, 1, 0, 0, 1).is_err());
     }
 
     /// Lockstep batches give every sample exactly what it gets alone, for every rule, with
