@@ -240,8 +240,8 @@ mod tests {
     /// The block-wise chain rule (`docs/theory.md` §9) by Monte Carlo: the random-order sampler
     /// run block by block (a uniform order inside each block, blocks left to right) has
     /// expected KL Σ_b Theorem16(Z^(b), s^(b)) on the conditional block curves, within 4
-    /// standard errors. (These codes make every draw's error the same, ln 7 or ln 2 where a
-    /// block's last step reveals a determined token with another, so the check is exact.)
+    /// standard errors. (The codes make every draw's error the same, ln 7 or ln 2 where a
+    /// block's last step reveals a determined token with another; the chains do not.)
     #[test]
     fn blockwise_sampler_matches_the_block_curves() {
         use rand::seq::SliceRandom;
@@ -250,6 +250,8 @@ mod tests {
             ("rs:n=6,k=3,q=7", 2, vec![1, 1, 2, 1, 1]),
             ("parity:n=8", 4, vec![4, 2, 2]),
             ("parity:n=8", 2, vec![2, 1, 1, 2, 2]),
+            ("markov:n=12,q=3,stay=0.7", 4, vec![2, 2, 4, 1, 3]),
+            ("markov:n=12,q=3,stay=0.7", 3, vec![3, 1, 2, 3, 1, 2]),
         ] {
             let dist = DistSpec::parse(spec).unwrap();
             let d = dist.build(None).unwrap();

@@ -331,6 +331,10 @@ fn closed_block_curves_equal_enumeration() {
         ("product:n=6,q=2", 3),
         ("rs:n=6,k=3,q=7", 2),
         ("rs:n=6,k=4,q=7", 3),
+        ("markov:n=6,q=3,stay=0.7", 2),
+        ("markov:n=6,q=3,stay=0.7", 3),
+        ("markov:n=8,q=2,stay=0.9", 4),
+        ("markov:n=6,q=3,stay=0.7", 6),
     ] {
         let dist = DistSpec::parse(spec).unwrap();
         let family = dist.build(None).unwrap();

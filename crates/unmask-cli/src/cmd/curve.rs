@@ -174,7 +174,7 @@ fn block_curves(
     }
     let blocks = dist.closed_block_curves(block).ok_or_else(|| {
         anyhow::anyhow!(
-            "--dist {spec:?}: block curves are available in closed form for product, parity, repeat, mds and rs (not yet {})",
+            "--dist {spec:?}: block curves are available exactly for product, parity, repeat, mds, rs and stay-or-move markov chains (not yet {})",
             dist.name()
         )
     })?;

@@ -384,27 +384,78 @@ impl Markov {
     /// The exact curve in O(n²) (see the module docs).
     pub(crate) fn exact_curve(&self) -> InformationCurve {
         let n = self.n;
-        let m = self.mutual_information();
-        let mut big_m = vec![0.0; n + 1];
-        for (i, slot) in big_m.iter_mut().enumerate().skip(2) {
-            let mut sum = Sum::default();
-            // w(i, 1) = i(i−1)/(n(n−1)).
-            let mut w = (i * (i - 1)) as f64 / (n * (n - 1)) as f64;
-            for (d, &md) in m.iter().enumerate().take(n).skip(1) {
-                if w == 0.0 {
-                    break;
-                }
-                sum.add(md * (n - d) as f64 * w);
-                if n - d - 1 == 0 {
-                    break;
-                }
-                w *= (n + 1).saturating_sub(d + i) as f64 / (n - d - 1) as f64;
-            }
-            *slot = sum.value();
-        }
+        let big_m = gap_information(n, &self.mutual_information());
         let z = (1..=n).map(|j| big_m[j] - big_m[j - 1]).collect();
         InformationCurve::new(z).expect("Markov curves are valid up to rounding")
     }
+
+    /// The conditional curves of the blocks of length `block` (`docs/theory.md` §9), exactly,
+    /// in O(n·block).
+    ///
+    /// Block b covers positions lo..lo + L with lo = b·L; it is decoded with X_{<lo} revealed
+    /// and the later blocks marginalised out, which for a chain means given X_{lo−1} alone. For
+    /// a subset S of the block with first element lo + r, the Markov property gives
+    /// `H(X_S | X_{lo−1}) = H(π) − m(r + 1) + Σ_gaps (H(π) − m(d))`, so over uniform i-subsets
+    /// `H̄_i = i·H(π) − M_i(L) − F_i`, with M_i(L) the gap term of a chain of length L (module
+    /// docs) and `F_i = Σ_r P(min S = r)·m(r + 1)`, `P(min S = r) = C(L−1−r, i−1)/C(L, i)`
+    /// (F ≡ 0 for the first block, which has no prefix). Then `Z_j = H̄_1 − (H̄_j − H̄_{j−1})`.
+    pub(crate) fn block_curves(&self, block: usize) -> Vec<InformationCurve> {
+        let l = block;
+        let m = self.mutual_information();
+        let big_m = gap_information(l, &m[..l.min(m.len())]);
+        // F_i for i = 1..L: P(min = r) = C(L−1−r, i−1)/C(L, i), advanced in r.
+        let mut first = vec![0.0; l + 1];
+        for (i, slot) in first.iter_mut().enumerate().skip(1) {
+            let mut sum = Sum::default();
+            // P(min = 0) = i / L.
+            let mut p = i as f64 / l as f64;
+            for r in 0..=(l - i) {
+                sum.add(p * m.get(r + 1).copied().unwrap_or(0.0));
+                // P(min = r + 1) / P(min = r) = (L − 1 − r − (i − 1)) / (L − 1 − r).
+                let rest = (l - 1 - r) as f64;
+                if rest == 0.0 {
+                    break;
+                }
+                p *= (rest - (i as f64 - 1.0)) / rest;
+            }
+            *slot = sum.value();
+        }
+        let h_pi = entropy(&self.pi);
+        let blocks = self.n / block;
+        (0..blocks)
+            .map(|b| {
+                let f = |i: usize| if b == 0 { 0.0 } else { first[i] };
+                let h = |i: usize| i as f64 * h_pi - big_m[i] - f(i);
+                let z: Vec<f64> = (1..=l)
+                    .map(|j| (h(1) - (h(j) - h(j - 1))).max(0.0))
+                    .collect();
+                InformationCurve::repair(z).expect("finite block curves").0
+            })
+            .collect()
+    }
+}
+
+/// `M_i` for i = 0..=n (module docs): the expected Σ over consecutive gaps d of a uniform
+/// i-subset of n positions of m(d), from `m[d] = I(X_0; X_d)` (m[0] unused).
+fn gap_information(n: usize, m: &[f64]) -> Vec<f64> {
+    let mut big_m = vec![0.0; n + 1];
+    for (i, slot) in big_m.iter_mut().enumerate().skip(2) {
+        let mut sum = Sum::default();
+        // w(i, 1) = i(i−1)/(n(n−1)).
+        let mut w = (i * (i - 1)) as f64 / (n * (n - 1)) as f64;
+        for (d, &md) in m.iter().enumerate().take(n).skip(1) {
+            if w == 0.0 {
+                break;
+            }
+            sum.add(md * (n - d) as f64 * w);
+            if n - d - 1 == 0 {
+                break;
+            }
+            w *= (n + 1).saturating_sub(d + i) as f64 / (n - d - 1) as f64;
+        }
+        *slot = sum.value();
+    }
+    big_m
 }
 
 /// Forward–backward over a chain of n hidden states with q values, evidence applied by

@@ -147,7 +147,8 @@ impl DistSpec {
     /// bits (Z ≡ 0), the last has its parity fixed by the prefix (Z^(m)_L = ln 2); a
     /// k-dimensional MDS code (and Reed–Solomon): any k − p coordinates outside the prefix are
     /// independent uniform and the rest determined, so Z^(b)_j = ln q·1[j > k − p] (≡ 0 once
-    /// p ≥ k). Checked against the conditional entropies of the exact law.
+    /// p ≥ k); a stay-or-move Markov chain: exact, from the chain's mutual informations
+    /// (`Markov::block_curves`). Checked against the conditional entropies of the exact law.
     ///
     /// # Example
     ///
@@ -201,6 +202,14 @@ impl DistSpec {
                         .collect()
                 })
                 .collect(),
+            DistSpec::Markov {
+                n,
+                chain: crate::ChainSpec::Stay { q, stay },
+            } => {
+                let chain =
+                    crate::dist::Markov::new(n, crate::dist::Transition::Stay { q, stay }).ok()?;
+                return BlockCurves::new(chain.block_curves(block)).ok();
+            }
             _ => return None,
         };
         let curves = curves
