@@ -187,6 +187,18 @@ impl Corpus {
         }
     }
 
+    /// One held-out sequence drawn with `rng`: an exact draw, or a uniformly placed window of
+    /// the validation text (what `unmask estimate --model --text` averages over).
+    pub fn held_out(&self, rng: &mut rand_chacha::ChaCha8Rng) -> Vec<u32> {
+        match self {
+            Corpus::Dist(f) => f.sample(rng),
+            Corpus::Text { valid, n, .. } => {
+                let at = rng.random_range(0..=valid.len() - n);
+                valid[at..at + n].to_vec()
+            }
+        }
+    }
+
     fn draw(&self, rng: &mut rand_chacha::ChaCha8Rng, _valid: bool) -> Vec<u32> {
         match self {
             Corpus::Dist(f) => f.sample(rng),

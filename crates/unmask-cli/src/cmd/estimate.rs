@@ -16,8 +16,17 @@ use crate::report::{self};
 pub struct Args {
     /// The distribution (its sampler is the data set; its exact oracle plays the model unless
     /// --model is given).
-    #[arg(long, value_name = "SPEC")]
-    pub dist: String,
+    #[arg(
+        long,
+        value_name = "SPEC",
+        required_unless_present = "text",
+        conflicts_with = "text"
+    )]
+    pub dist: Option<String>,
+    /// With --model: estimate on uniformly placed windows of this text (all of it held out;
+    /// the window is the model's training length).
+    #[arg(long, value_name = "FILE", requires = "model")]
+    pub text: Option<PathBuf>,
     /// A trained network (checkpoint directory) to ask instead of the exact oracle: the file's
     /// main curve is then the cross-entropy one (what the model's loss measures, and what
     /// `verify`/`score` predictions need), the predicted-entropy one beside it.
@@ -47,14 +56,17 @@ pub struct Args {
 
 pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let unit = Unit::from(args.output.unit);
-    let dist = unmask_core::DistSpec::parse(&args.dist)
-        .with_context(|| format!("--dist {:?}", args.dist))?;
+    if let (Some(text), Some(dir)) = (&args.text, &args.model) {
+        return run_text(&args, text, dir, unit, out);
+    }
+    let spec = args.dist.clone().unwrap_or_default();
+    let dist = unmask_core::DistSpec::parse(&spec).with_context(|| format!("--dist {spec:?}"))?;
     let budget = crate::args::budget();
     budget
-        .check(format!("building {}", args.dist), dist.build_cost())
+        .check(format!("building {spec}"), dist.build_cost())
         .map_err(crate::args::over_budget)
-        .with_context(|| format!("--dist {:?}", args.dist))?;
-    let family = io::build_family(&dist).with_context(|| format!("--dist {:?}", args.dist))?;
+        .with_context(|| format!("--dist {spec:?}"))?;
+    let family = io::build_family(&dist).with_context(|| format!("--dist {spec:?}"))?;
     let n = family.len();
     if n < 2 {
         bail!("--dist: estimation needs n ≥ 2");
@@ -65,8 +77,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     budget
         .check(
             format!(
-                "estimating {} ({} draws × {} grid points)",
-                args.dist,
+                "estimating {spec} ({} draws × {} grid points)",
                 args.samples,
                 ts.len()
             ),
@@ -105,18 +116,76 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         ),
     };
     drop(bar);
+    write_estimate(&args, &estimate, unit, &source, main, out)
+}
+
+/// Writes and prints an estimate (both paths of `run`).
+fn write_estimate(
+    args: &Args,
+    estimate: &unmask_core::ProfileEstimate,
+    unit: Unit,
+    source: &str,
+    main: unmask_core::Loss,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
     let parts = vec![json!({"seed": args.seed, "first": args.first, "samples": args.samples})];
-    let doc = unmask_io::estimate_document(&estimate, unit, &source, parts, main);
+    let doc = unmask_io::estimate_document(estimate, unit, source, parts, main);
     if let Some(path) = &args.out {
         io::write_json(path, &doc)?;
     }
     if args.output.json {
         report::print_json(out, &doc)?;
     } else {
-        write!(out, "{}", report::estimate_text(&estimate, unit, &source))?;
+        write!(out, "{}", report::estimate_text(estimate, unit, source))?;
         if let Some(path) = &args.out {
             writeln!(out, "wrote {}", path.display())?;
         }
     }
     Ok(())
+}
+
+/// `estimate --model DIR --text FILE`: the model's curve on windows of a held-out text.
+fn run_text(
+    args: &Args,
+    text: &std::path::Path,
+    dir: &std::path::Path,
+    unit: Unit,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    let (model, vocab) = io::load_model(dir)?;
+    let n = io::trained_length(dir).with_context(|| {
+        format!(
+            "--model {}: no train_state.json gives the window length",
+            dir.display()
+        )
+    })?;
+    let body =
+        std::fs::read_to_string(text).with_context(|| format!("--text {}", text.display()))?;
+    let name = text.display().to_string();
+    let corpus = unmask_nn::data::Corpus::held_out_text(&body, n, &vocab, &name)?;
+    let oracle = unmask_nn::NeuralOracle::new(model, n, args.batch);
+    let ts = unmask_core::estimation_grid(n, args.points);
+    let calls = args.samples as f64 * ts.len() as f64;
+    let params = oracle.model().config().parameter_count() as f64;
+    crate::args::budget()
+        .check(
+            format!("asking the model {calls} times"),
+            unmask_core::budget::Cost::work(calls * 2.0 * params * n as f64 / 16.0),
+        )
+        .map_err(crate::args::over_budget)?;
+    let bar = crate::progress::Progress::new(args.samples as u64, "estimating the curve");
+    let runs = unmask_core::Runs::new(args.samples, args.seed)
+        .first(args.first)
+        .observe(&bar);
+    let estimate = estimate_profile(&oracle, |r| corpus.held_out(r), &ts, runs)?;
+    drop(bar);
+    let source = format!("model {} on {name}", dir.display());
+    write_estimate(
+        args,
+        &estimate,
+        unit,
+        &source,
+        unmask_core::Loss::CrossEntropy,
+        out,
+    )
 }
