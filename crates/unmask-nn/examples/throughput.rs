@@ -7,6 +7,11 @@
 
 use std::time::Instant;
 
+/// The allocator the `unmask` binary uses (crates/unmask-cli/src/main.rs), so these numbers
+/// are the CLI's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use candle_core::{Device, Tensor};
 use unmask_nn::{Config, Path, TrainConfig, Trainer};
 

@@ -86,8 +86,9 @@ pub struct Trainer {
     config: Config,
     train: TrainConfig,
     params: BTreeMap<String, Var>,
-    m: BTreeMap<String, Tensor>,
-    v: BTreeMap<String, Tensor>,
+    /// AdamW's first and second moments, on the host (one f32 per parameter).
+    m: BTreeMap<String, Vec<f32>>,
+    v: BTreeMap<String, Vec<f32>>,
     step: usize,
     /// (step, training loss, validation loss) at each checkpoint.
     pub history: Vec<(usize, f64, Option<f64>)>,
@@ -108,14 +109,14 @@ impl Trainer {
             ));
         }
         let params = init_params(&config, train.seed)?;
-        let zeros = |p: &BTreeMap<String, Var>| {
+        let zeros = |p: &BTreeMap<String, Var>| -> BTreeMap<String, Vec<f32>> {
             p.iter()
-                .map(|(k, v)| Ok((k.clone(), v.as_tensor().zeros_like()?)))
-                .collect::<Result<BTreeMap<_, _>, candle_core::Error>>()
+                .map(|(k, v)| (k.clone(), vec![0.0; v.elem_count()]))
+                .collect()
         };
         Ok(Trainer {
-            m: zeros(&params)?,
-            v: zeros(&params)?,
+            m: zeros(&params),
+            v: zeros(&params),
             params,
             config,
             train,
@@ -172,7 +173,7 @@ impl Trainer {
                         msg: format!("{prefix}{name} has shape {:?}", t.dims()),
                     });
                 }
-                store.insert(name.clone(), t.clone());
+                store.insert(name.clone(), t.flatten_all()?.to_vec1::<f32>()?);
             }
         }
         trainer.step = step;
@@ -267,14 +268,17 @@ impl Trainer {
             });
         }
         let grads = loss.backward()?;
+        // The update runs on the host: one pass over each tensor's values instead of a dozen
+        // tensor ops per parameter (measured: python/bench/bench_nn.py).
         let mut norm2 = 0.0;
         let mut gs = Vec::with_capacity(self.params.len());
         for (name, var) in &self.params {
             let g = grads
                 .get(var.as_tensor())
                 .ok_or_else(|| NnError::Input(format!("parameter {name} received no gradient")))?;
-            norm2 += f64::from(g.sqr()?.sum_all()?.to_scalar::<f32>()?);
-            gs.push(g.clone());
+            let g: Vec<f32> = g.flatten_all()?.to_vec1()?;
+            norm2 += g.iter().map(|&x| f64::from(x) * f64::from(x)).sum::<f64>();
+            gs.push(g);
         }
         let norm = norm2.sqrt();
         if !norm.is_finite() {
@@ -291,16 +295,23 @@ impl Trainer {
         let t = (self.step + 1) as i32;
         let lr = self.train.lr_at(self.step);
         let (c1, c2) = (1.0 - BETA1.powi(t), 1.0 - BETA2.powi(t));
+        let decay = 1.0 - lr * self.train.weight_decay;
         for ((name, var), g) in self.params.iter().zip(gs) {
-            let g = (g * scale)?;
-            let m = ((&self.m[name] * BETA1)? + (&g * (1.0 - BETA1))?)?;
-            let v = ((&self.v[name] * BETA2)? + (g.sqr()? * (1.0 - BETA2))?)?;
-            let update = ((&m / c1)? / ((&v / c2)?.sqrt()? + ADAM_EPS)?)?;
-            let w = var.as_tensor();
-            let decayed = (w * (1.0 - lr * self.train.weight_decay))?;
-            var.set(&(decayed - (update * lr)?)?)?;
-            self.m.insert(name.clone(), m);
-            self.v.insert(name.clone(), v);
+            let mut w: Vec<f32> = var.as_tensor().flatten_all()?.to_vec1()?;
+            let (m, v) = (
+                self.m.get_mut(name).expect("moments of every parameter"),
+                self.v.get_mut(name).expect("moments of every parameter"),
+            );
+            for (((w, m), v), g) in w.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
+                let g = f64::from(g) * scale;
+                let mf = BETA1 * f64::from(*m) + (1.0 - BETA1) * g;
+                let vf = BETA2 * f64::from(*v) + (1.0 - BETA2) * g * g;
+                let update = (mf / c1) / ((vf / c2).sqrt() + ADAM_EPS);
+                *w = (f64::from(*w) * decay - lr * update) as f32;
+                *m = mf as f32;
+                *v = vf as f32;
+            }
+            var.set(&Tensor::from_vec(w, var.shape(), &Device::Cpu)?)?;
         }
         self.step += 1;
         Ok(value)
@@ -336,11 +347,14 @@ impl Trainer {
             .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
             .collect();
         let mut moments = BTreeMap::new();
-        for (k, t) in &self.m {
-            moments.insert(format!("m.{k}"), t.clone());
-        }
-        for (k, t) in &self.v {
-            moments.insert(format!("v.{k}"), t.clone());
+        for (prefix, store) in [("m.", &self.m), ("v.", &self.v)] {
+            for (k, values) in store {
+                let shape = self.params[k].shape().clone();
+                moments.insert(
+                    format!("{prefix}{k}"),
+                    Tensor::from_vec(values.clone(), shape, &Device::Cpu)?,
+                );
+            }
         }
         let state = json!({
             "step": self.step,
