@@ -1333,3 +1333,45 @@ fn block_curves_from_families() {
     );
     fails(&["curve", "--curve", &p, "--block", "4"], &["--dist"]);
 }
+
+/// The practitioner's question end to end: exact Markov block curves, LLaDA's equal split
+/// against the optimal allocation, and the steps the allocation saves at equal error.
+#[test]
+fn compare_blocks_reports_steps_saved() {
+    let file = tmp("markov-blocks.json").display().to_string();
+    let (code, _, stderr) = unmask(&[
+        "curve",
+        "--dist",
+        "markov:n=64,q=4,stay=0.9",
+        "--block",
+        "16",
+        "--out",
+        &file,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let doc = json(&["compare", "--blocks", &file, "--steps", "16"]);
+    let rows = doc["rows"].as_array().unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["llada", "cosine", "optimal"]);
+    let kl = |i: usize| rows[i]["expected_kl"].as_f64().unwrap();
+    assert!(kl(2) <= kl(0) + 1e-12 && kl(2) <= kl(1) + 1e-12);
+    // LLaDA's row is exactly what eval --blocks says of llada:steps=16,block=16.
+    let eval = json(&[
+        "eval",
+        "--blocks",
+        &file,
+        "--schedule",
+        "llada:steps=16,block=16",
+    ]);
+    assert!((eval["expected_kl"].as_f64().unwrap() - kl(0)).abs() < 1e-12);
+    let matched = rows[0]["steps_to_match"].as_u64().unwrap();
+    assert!(matched <= 16);
+    assert_eq!(doc["steps_saved_vs_llada"].as_u64().unwrap(), 16 - matched);
+    // The optimal allocation at the matched step count is indeed within LLaDA's error.
+    let plan = json(&["plan", "--blocks", &file, "--steps", &matched.to_string()]);
+    assert!(plan["expected_kl"].as_f64().unwrap() <= kl(0) + 1e-9);
+    fails(
+        &["compare", "--blocks", &file, "--steps", "10"],
+        &["do not split equally over 4 blocks"],
+    );
+}

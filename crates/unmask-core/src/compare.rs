@@ -311,6 +311,102 @@ impl<'a> Scan<'a> {
     }
 }
 
+/// Why [`compare_blockwise`] failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum BlockCompareError {
+    /// LLaDA's equal split needs K a multiple of the number of blocks, m ≤ K ≤ n.
+    #[error(
+        "{steps} steps do not split equally over {blocks} blocks (K must be a multiple of {blocks}, at most n = {n})"
+    )]
+    Split {
+        /// K.
+        steps: usize,
+        /// m.
+        blocks: usize,
+        /// n.
+        n: usize,
+    },
+    /// A per-block preset failed.
+    #[error(transparent)]
+    Spec(#[from] SpecError),
+    /// The optimiser failed.
+    #[error(transparent)]
+    Optimize(#[from] crate::OptimizeError),
+    /// A schedule did not fit its block.
+    #[error(transparent)]
+    Length(#[from] crate::LengthMismatch),
+}
+
+/// One block-wise decoder in [`compare_blockwise`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockRow {
+    /// `llada` (LLaDA's equal split, its counts inside each block), `cosine` (MaskGIT's per
+    /// block, the same split), or `optimal` (the optimal allocation).
+    pub name: &'static str,
+    /// One schedule per block.
+    pub schedules: Vec<Schedule>,
+    /// Each block's expected KL (nats).
+    pub per_block: Vec<f64>,
+    /// Their sum.
+    pub expected_kl: f64,
+    /// The fewest steps in all with which the optimal allocation is at least as good.
+    pub steps_to_match: usize,
+}
+
+/// Block-wise decoders with `steps` forward passes in all, against the optimal allocation: the
+/// practitioner's question ("I decode in blocks of L with K steps; what would the best
+/// allocation buy?"). The equal splits give each of the m blocks K/m steps (LLaDA's rule, so K
+/// must be a multiple of m); `steps_to_match` is the optimal allocation's fewest steps for the
+/// row's error, so `steps − steps_to_match` is what it saves at equal error.
+///
+/// # Errors
+///
+/// [`BlockCompareError::Split`] when K is not a multiple of m between m and n; the presets'
+/// and the optimiser's errors otherwise.
+pub fn compare_blockwise(
+    blocks: &crate::BlockCurves,
+    steps: usize,
+) -> Result<Vec<BlockRow>, BlockCompareError> {
+    let m = blocks.blocks();
+    if steps == 0 || !steps.is_multiple_of(m) || steps > blocks.len() {
+        return Err(BlockCompareError::Split {
+            steps,
+            blocks: m,
+            n: blocks.len(),
+        });
+    }
+    let per = steps / m;
+    let mut rows = Vec::new();
+    for (name, preset) in [("llada", "llada"), ("cosine", "cosine")] {
+        let schedules = blocks
+            .curves()
+            .iter()
+            .map(|c| {
+                ScheduleSpec::parse(&format!("{preset}:steps={per}"), crate::Unit::Nats)?
+                    .build(c.len(), Some(c))
+                    .map(|b| b.schedule)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let (total, per_block) = crate::blockwise_expected_kl(blocks, &schedules)?;
+        rows.push((name, schedules, per_block, total));
+    }
+    let best = crate::optimal_blockwise(blocks, steps)?;
+    rows.push(("optimal", best.schedules, best.per_block, best.expected_kl));
+    rows.into_iter()
+        .map(|(name, schedules, per_block, expected_kl)| {
+            let matched = crate::min_steps_blockwise(blocks, expected_kl.max(0.0))?;
+            Ok(BlockRow {
+                name,
+                steps_to_match: matched.flat().steps(),
+                schedules,
+                per_block,
+                expected_kl,
+            })
+        })
+        .collect()
+}
+
 /// Work of [`compare`] on a curve of n tokens, for the [resource policy](crate::budget): about
 /// `31 · n^1.5` operations, fitted to release runs on one core (0.9 s at n = 10⁵, 31 s at
 /// n = 10⁶; the steps-to-match search over the fixed-budget TC/DTC presets dominates).

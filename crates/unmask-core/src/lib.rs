@@ -73,7 +73,8 @@ pub use blockwise::{
     optimal_blockwise,
 };
 pub use compare::{
-    Baseline, Comparison, Row, SCAN_LIMIT, compare, compare_cost, frontier_cost, preset_frontier,
+    Baseline, BlockCompareError, BlockRow, Comparison, Row, SCAN_LIMIT, compare, compare_blockwise,
+    compare_cost, frontier_cost, preset_frontier,
 };
 pub use curve::{CurveError, InformationCurve, Repair, Unit, UnitError};
 pub use dist::{
