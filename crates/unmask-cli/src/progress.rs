@@ -24,6 +24,15 @@ impl Progress {
     }
 }
 
+impl Progress {
+    /// Replaces the text before the bar (e.g. the latest loss).
+    pub fn message(&self, text: String) {
+        if let Some(bar) = &self.0 {
+            bar.set_message(text);
+        }
+    }
+}
+
 impl Observe for Progress {
     fn advanced(&self, done: u64) {
         if let Some(bar) = &self.0 {

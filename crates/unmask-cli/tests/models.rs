@@ -354,3 +354,46 @@ fn a_checkpoint_with_a_tokenizer_encodes_prompts_and_decodes_samples() {
         &["tokenizer.json", "not a readable tokenizer"],
     );
 }
+
+#[test]
+fn ctrl_c_writes_a_checkpoint_and_stops() {
+    let dir = tmp("interrupted").display().to_string();
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_unmask"))
+        .args([
+            "train",
+            "--dist",
+            SPEC,
+            "--out",
+            &dir,
+            "--steps",
+            "1000000",
+            "--size",
+            "tiny,d=16",
+            "--batch",
+            "4",
+            "--checkpoint-every",
+            "1000000",
+            "--json",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let killed = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("interrupted at step"), "{stderr}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let steps = doc["steps"].as_u64().unwrap();
+    assert!(steps > 0 && steps < 1_000_000);
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{dir}/train_state.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["step"].as_u64(), Some(steps));
+}

@@ -205,6 +205,15 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let vocab = corpus.vocab();
     let valid = corpus.validation(settings.seed, 256);
     let bar = crate::progress::Progress::new((until - trainer.step_count()) as u64, "training");
+    // Ctrl-C finishes the current step, writes a checkpoint and stops (the run resumes with
+    // --resume).
+    let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let flag = interrupted.clone();
+        // Only one handler can exist per process; a second `train` in the same process (tests
+        // run the binary, so never) would keep the first.
+        let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::SeqCst));
+    }
     let start = Instant::now();
     let first = trainer.step_count();
     let (mut last_loss, mut last_valid) = (f64::NAN, None);
@@ -227,12 +236,25 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         use unmask_core::Observe;
         bar.advanced(1);
         let done = trainer.step_count();
-        if done % args.checkpoint_every.max(1) == 0 || done == until {
+        let stop = interrupted.load(std::sync::atomic::Ordering::SeqCst);
+        if done % args.checkpoint_every.max(1) == 0 || done == until || stop {
             last_loss = window.iter().sum::<f64>() / window.len().max(1) as f64;
             window.clear();
             last_valid = Some(trainer.evaluate(&valid, n, settings.batch, settings.seed)?);
             trainer.history.push((done, last_loss, last_valid));
             trainer.save(&dir, &vocab, run_doc.clone())?;
+            bar.message(format!(
+                "training: loss {last_loss:.4}, validation {:.4} nats/token, {:.0} tokens/s",
+                last_valid.unwrap_or(f64::NAN),
+                ((done - first) * settings.batch * n) as f64 / start.elapsed().as_secs_f64()
+            ));
+        }
+        if stop {
+            eprintln!(
+                "unmask: interrupted at step {done}; checkpoint written to {} (continue with --resume)",
+                dir.display()
+            );
+            break;
         }
     }
     drop(bar);
