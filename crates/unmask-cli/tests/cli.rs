@@ -1324,8 +1324,8 @@ fn block_curves_from_families() {
     assert_eq!(plan["expected_kl"], 0.0);
     assert_eq!(plan["blocks"][2]["schedule"], serde_json::json!([8, 8]));
     fails(
-        &["curve", "--dist", "markov:n=8,q=2,stay=0.5", "--block", "4"],
-        &["not yet markov"],
+        &["curve", "--dist", "hmm:n=8,states=2,q=2", "--block", "4"],
+        &["not yet hmm"],
     );
     fails(
         &["curve", "--dist", "parity:n=10", "--block", "4"],
