@@ -1375,3 +1375,62 @@ fn compare_blocks_reports_steps_saved() {
         &["do not split equally over 4 blocks"],
     );
 }
+
+/// `estimate --block L` with the exact oracle recovers the exact block curves (within 4
+/// standard errors at every grid point) and writes a file `plan --blocks` reads.
+#[test]
+fn estimate_blocks_recovers_exact_block_curves() {
+    let file = tmp("estimated-blocks.json").display().to_string();
+    let est = json(&[
+        "estimate",
+        "--dist",
+        "markov:n=24,q=3,stay=0.85",
+        "--block",
+        "8",
+        "--samples",
+        "1500",
+        "--points",
+        "7",
+        "--seed",
+        "4",
+        "--out",
+        &file,
+    ]);
+    let exact = json(&[
+        "curve",
+        "--dist",
+        "markov:n=24,q=3,stay=0.85",
+        "--block",
+        "8",
+    ]);
+    assert_eq!(est["block"], 8);
+    for (b, doc) in est["estimates"].as_array().unwrap().iter().enumerate() {
+        let truth = exact["curves"][b].as_array().unwrap();
+        for (p, se) in doc["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(doc["stderr"].as_array().unwrap())
+        {
+            let j = p[0].as_u64().unwrap() as usize;
+            let (z, se) = (p[1].as_f64().unwrap(), se.as_f64().unwrap());
+            let want = truth[j - 1].as_f64().unwrap();
+            assert!(
+                (z - want).abs() <= 4.0 * se + 1e-12,
+                "block {b}, Z_{j}: {z} ± {se} vs {want}"
+            );
+        }
+    }
+    let plan = json(&["plan", "--blocks", &file, "--steps", "6"]);
+    assert_eq!(plan["steps"], 6);
+    fails(
+        &[
+            "estimate",
+            "--dist",
+            "markov:n=24,q=3,stay=0.85",
+            "--block",
+            "5",
+        ],
+        &["--block 5 must divide n = 24"],
+    );
+}

@@ -82,8 +82,8 @@ pub use dist::{
     TABLE_MAX, Table, TableError, Transition,
 };
 pub use estimate::{
-    Loss, MergeError, PointEstimate, ProfileEstimate, estimate_profile, estimation_order,
-    grid as estimation_grid,
+    Loss, MergeError, PointEstimate, ProfileEstimate, estimate_block_profiles, estimate_profile,
+    estimation_order, grid as estimation_grid,
 };
 pub use kl::{
     LengthMismatch, StepCost, expected_kl, li_cai_bound, smax_bound, step_costs, theorem9_max_steps,

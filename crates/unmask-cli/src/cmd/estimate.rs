@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use serde_json::json;
-use unmask_core::{Oracle, Unit, estimate_profile};
+use unmask_core::{Oracle, ProfileEstimate, Unit, estimate_block_profiles};
 
 use crate::args::{Output, parse_steps};
 use crate::io;
@@ -44,6 +44,11 @@ pub struct Args {
     /// Seed: draw i uses the ChaCha8 stream (seed, first + i).
     #[arg(long, value_name = "SEED", default_value_t = 0)]
     pub seed: u64,
+    /// Estimate the conditional curve of each block of L positions instead (block-wise
+    /// decoding: earlier blocks revealed, later ones masked); the file is a block-curve file
+    /// (`plan/eval/compare --blocks`) with each block's estimate and standard errors beside.
+    #[arg(long, value_name = "L")]
+    pub block: Option<usize>,
     /// Index of the first draw, to split one estimate into shards that merge exactly.
     #[arg(long, value_name = "I", default_value_t = 0)]
     pub first: u64,
@@ -71,7 +76,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     if n < 2 {
         bail!("--dist: estimation needs n ≥ 2");
     }
-    let ts = unmask_core::estimation_grid(n, args.points);
+    let ts = grid(&args, n)?;
     // Each draw makes one oracle call per grid point, over the masked positions.
     let calls = args.samples as f64 * ts.len() as f64;
     budget
@@ -103,20 +108,91 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let runs = unmask_core::Runs::new(args.samples, args.seed)
         .first(args.first)
         .observe(&bar);
-    let (estimate, source, main) = match (&model, &args.model) {
+    let block = args.block.unwrap_or(n);
+    let (estimates, source, main) = match (&model, &args.model) {
         (Some(oracle), Some(dir)) => (
-            estimate_profile(oracle, |r| family.sample(r), &ts, runs)?,
+            estimate_block_profiles(oracle, |r| family.sample(r), block, &ts, runs)?,
             format!("model {} on {dist}", dir.display()),
             unmask_core::Loss::CrossEntropy,
         ),
         _ => (
-            estimate_profile(&family, |r| family.sample(r), &ts, runs)?,
+            estimate_block_profiles(&family, |r| family.sample(r), block, &ts, runs)?,
             dist.to_string(),
             unmask_core::Loss::Entropy,
         ),
     };
     drop(bar);
-    write_estimate(&args, &estimate, unit, &source, main, out)
+    write_estimates(&args, &estimates, unit, &source, main, out)
+}
+
+/// The estimation grid: over the whole sequence, or inside one block with `--block`.
+fn grid(args: &Args, n: usize) -> anyhow::Result<Vec<usize>> {
+    match args.block {
+        None => Ok(unmask_core::estimation_grid(n, args.points)),
+        Some(l) if l >= 2 && n.is_multiple_of(l) => {
+            Ok(unmask_core::estimation_grid(l, args.points))
+        }
+        Some(l) => bail!("--block {l} must divide n = {n} and be at least 2"),
+    }
+}
+
+/// One estimate as an estimate file, or with `--block` a block-curve file whose curves are
+/// the estimates' (interpolated and repaired) and whose `estimates` are the blocks' estimate
+/// documents.
+fn write_estimates(
+    args: &Args,
+    estimates: &[ProfileEstimate],
+    unit: Unit,
+    source: &str,
+    main: unmask_core::Loss,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    if args.block.is_none() {
+        return write_estimate(args, &estimates[0], unit, source, main, out);
+    }
+    let curves = estimates
+        .iter()
+        .map(|e| e.curve(main).map(|(c, _)| c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let blocks = unmask_core::BlockCurves::new(curves)?;
+    let mut doc: serde_json::Value =
+        serde_json::from_slice(&unmask_io::write_block_curves(&blocks, unit))?;
+    let parts = || vec![json!({"seed": args.seed, "first": args.first, "samples": args.samples})];
+    doc["source"] = json!(source);
+    doc["estimates"] = json!(
+        estimates
+            .iter()
+            .map(|e| unmask_io::estimate_document(e, unit, source, parts(), main))
+            .collect::<Vec<_>>()
+    );
+    if let Some(path) = &args.out {
+        io::write_json(path, &doc)?;
+    }
+    if args.output.json {
+        return report::print_json(out, &doc);
+    }
+    writeln!(
+        out,
+        "estimated block curves of {source} ({} blocks of {}, {} draws; {unit})",
+        blocks.blocks(),
+        blocks.curves()[0].len(),
+        args.samples
+    )?;
+    let mut t = report::Table::new(&["block", "TC", "Z_L", "± se"]);
+    for (b, (c, e)) in blocks.curves().iter().zip(estimates).enumerate() {
+        let last = e.z_points(main).last().map_or(0.0, |p| p.2);
+        t.row(vec![
+            (b + 1).to_string(),
+            report::num(unit.from_nats(c.tc())),
+            report::num(unit.from_nats(c.z()[c.len() - 1])),
+            report::num(unit.from_nats(last)),
+        ]);
+    }
+    write!(out, "{}", t.render())?;
+    if let Some(path) = &args.out {
+        writeln!(out, "wrote {}", path.display())?;
+    }
+    Ok(())
 }
 
 /// Writes and prints an estimate (both paths of `run`).
@@ -164,7 +240,7 @@ fn run_text(
     let name = text.display().to_string();
     let corpus = unmask_nn::data::Corpus::held_out_text(&body, n, &vocab, &name)?;
     let oracle = unmask_nn::NeuralOracle::new(model, n, args.batch);
-    let ts = unmask_core::estimation_grid(n, args.points);
+    let ts = grid(args, n)?;
     let calls = args.samples as f64 * ts.len() as f64;
     let params = oracle.model().config().parameter_count() as f64;
     crate::args::budget()
@@ -177,12 +253,13 @@ fn run_text(
     let runs = unmask_core::Runs::new(args.samples, args.seed)
         .first(args.first)
         .observe(&bar);
-    let estimate = estimate_profile(&oracle, |r| corpus.held_out(r), &ts, runs)?;
+    let block = args.block.unwrap_or(n);
+    let estimates = estimate_block_profiles(&oracle, |r| corpus.held_out(r), block, &ts, runs)?;
     drop(bar);
     let source = format!("model {} on {name}", dir.display());
-    write_estimate(
+    write_estimates(
         args,
-        &estimate,
+        &estimates,
         unit,
         &source,
         unmask_core::Loss::CrossEntropy,
