@@ -325,3 +325,21 @@ impl Sampling {
 pub fn rayon_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
+
+/// Prices `passes` forward passes of `oracle`'s network over sequences of its length against the
+/// work budget: a pass costs about 2·parameters·n multiply-adds, which candle runs at well over
+/// 10⁹ per second, so it is priced at one budget operation per 16.
+pub fn check_model_passes(
+    oracle: &unmask_nn::NeuralOracle,
+    passes: f64,
+    what: String,
+) -> anyhow::Result<()> {
+    let params = oracle.model().config().parameter_count() as f64;
+    let n = unmask_core::Oracle::len(oracle) as f64;
+    budget()
+        .check(
+            what,
+            unmask_core::budget::Cost::work(passes * 2.0 * params * n / 16.0),
+        )
+        .map_err(over_budget)
+}

@@ -6,28 +6,33 @@ use common::{fails, json, tmp, unmask};
 
 const SPEC: &str = "markov:n=10,q=4,stay=0.8";
 
+/// `unmask train` of a tiny network for 30 steps into `out`.
+fn train(out: &str) -> serde_json::Value {
+    json(&[
+        "train",
+        "--dist",
+        SPEC,
+        "--out",
+        out,
+        "--steps",
+        "30",
+        "--size",
+        "tiny,d=16",
+        "--batch",
+        "8",
+        "--checkpoint-every",
+        "10",
+        "--seed",
+        "3",
+    ])
+}
+
 /// A tiny network trained for a few steps (shared by the tests of this file).
 fn trained(name: &str) -> String {
     let dir = tmp(name);
     let out = dir.display().to_string();
     if !dir.join("config.json").exists() {
-        let doc = json(&[
-            "train",
-            "--dist",
-            SPEC,
-            "--out",
-            &out,
-            "--steps",
-            "30",
-            "--size",
-            "tiny,d=16",
-            "--batch",
-            "8",
-            "--checkpoint-every",
-            "10",
-            "--seed",
-            "3",
-        ]);
+        let doc = train(&out);
         assert_eq!(doc["steps"], 30);
         assert_eq!(doc["tokens"], 30 * 8 * 10);
         for key in ["train_loss", "valid_loss", "tokens_per_s"] {
@@ -44,23 +49,7 @@ fn trained(name: &str) -> String {
 fn train_is_reproducible_and_resumes() {
     let whole = trained("whole");
     let part = tmp("part").display().to_string();
-    json(&[
-        "train",
-        "--dist",
-        SPEC,
-        "--out",
-        &part,
-        "--steps",
-        "30",
-        "--size",
-        "tiny,d=16",
-        "--batch",
-        "8",
-        "--checkpoint-every",
-        "10",
-        "--seed",
-        "3",
-    ]);
+    train(&part);
     // Two seeded runs write the same weights; a resumed run continues the step count and
     // the history (bit-for-bit equality with an uninterrupted run is the library's test,
     // crates/unmask-nn/tests/network.rs).

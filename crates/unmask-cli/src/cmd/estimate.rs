@@ -94,15 +94,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         None => None,
     };
     if let Some(oracle) = &model {
-        // A forward pass costs about 2·parameters·n multiply-adds, run at well over 10⁹ per
-        // second: priced at one operation per 16.
-        let params = oracle.model().config().parameter_count() as f64;
-        budget
-            .check(
-                format!("asking the model {calls} times"),
-                unmask_core::budget::Cost::work(calls * 2.0 * params * n as f64 / 16.0),
-            )
-            .map_err(crate::args::over_budget)?;
+        crate::args::check_model_passes(oracle, calls, format!("asking the model {calls} times"))?;
     }
     let bar = crate::progress::Progress::new(args.samples as u64, "estimating the curve");
     let runs = unmask_core::Runs::new(args.samples, args.seed)
@@ -242,13 +234,7 @@ fn run_text(
     let oracle = unmask_nn::NeuralOracle::new(model, n, args.batch);
     let ts = grid(args, n)?;
     let calls = args.samples as f64 * ts.len() as f64;
-    let params = oracle.model().config().parameter_count() as f64;
-    crate::args::budget()
-        .check(
-            format!("asking the model {calls} times"),
-            unmask_core::budget::Cost::work(calls * 2.0 * params * n as f64 / 16.0),
-        )
-        .map_err(crate::args::over_budget)?;
+    crate::args::check_model_passes(&oracle, calls, format!("asking the model {calls} times"))?;
     let bar = crate::progress::Progress::new(args.samples as u64, "estimating the curve");
     let runs = unmask_core::Runs::new(args.samples, args.seed)
         .first(args.first)

@@ -173,15 +173,11 @@ fn run_model(
     let rule = unmask_core::Rule::parse(s.rule.as_deref(), schedule, unit)
         .with_context(|| format!("--rule {:?}", s.rule.as_deref().unwrap_or("random")))?;
     let (calls, _) = rule.worst_case_calls(m);
-    let params = oracle.model().config().parameter_count() as f64;
-    crate::args::budget()
-        .check(
-            format!("{} samples of {calls} forward passes", s.samples),
-            unmask_core::budget::Cost::work(
-                s.samples as f64 * calls as f64 * 2.0 * params * n as f64 / 16.0,
-            ),
-        )
-        .map_err(crate::args::over_budget)?;
+    crate::args::check_model_passes(
+        &oracle,
+        s.samples as f64 * calls as f64,
+        format!("{} samples of {calls} forward passes", s.samples),
+    )?;
     let counted = unmask_core::Counting::new(&answer);
     let samples = unmask_core::sample_lockstep_blocks(
         &counted,

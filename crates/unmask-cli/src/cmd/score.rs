@@ -95,18 +95,15 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         .build(n, curve.as_ref())
         .with_context(|| format!("--schedule {:?}", args.schedule))?
         .schedule;
-    let params = oracle.model().config().parameter_count() as f64;
-    let passes = (args.samples * args.orders * schedule.steps()) as f64;
-    crate::args::budget()
-        .check(
-            format!(
-                "{} replays of {} steps through the model",
-                args.samples * args.orders,
-                schedule.steps()
-            ),
-            unmask_core::budget::Cost::work(passes * 2.0 * params * n as f64 / 16.0),
-        )
-        .map_err(crate::args::over_budget)?;
+    crate::args::check_model_passes(
+        &oracle,
+        (args.samples * args.orders * schedule.steps()) as f64,
+        format!(
+            "{} replays of {} steps through the model",
+            args.samples * args.orders,
+            schedule.steps()
+        ),
+    )?;
     let data = corpus.validation(args.seed, args.samples);
     let m = data.len() / n;
     if m < 2 {

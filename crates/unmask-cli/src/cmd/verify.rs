@@ -213,16 +213,11 @@ fn run_model(
         .build(n, model_curve.as_ref().or(exact.as_ref()))
         .with_context(|| format!("--schedule {spec:?}"))?
         .schedule;
-    let params = oracle.model().config().parameter_count() as f64;
-    budget
-        .check(
-            format!("{} draws through the model", s.samples),
-            unmask_core::budget::Cost::work(
-                2.0 * s.samples as f64 * (schedule.steps() + n) as f64 * 2.0 * params * n as f64
-                    / 16.0,
-            ),
-        )
-        .map_err(crate::args::over_budget)?;
+    crate::args::check_model_passes(
+        &oracle,
+        s.samples as f64 * (schedule.steps() + n) as f64,
+        format!("{} draws through the model", s.samples),
+    )?;
     let (m, seed) = (s.samples, s.seed);
     let singles = unmask_core::Schedule::from_counts(vec![1; n])?;
     let bar = crate::progress::Progress::new(2 * m as u64, "Monte Carlo KL through the model");
