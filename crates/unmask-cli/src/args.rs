@@ -344,3 +344,16 @@ pub fn check_model_passes(
         )
         .map_err(over_budget)
 }
+
+static DEVICE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Records `--device` (once, at start-up).
+pub fn set_device(spec: &str) {
+    let _ = DEVICE.set(spec.to_string());
+}
+
+/// The device networks run on (`--device`, CPU by default).
+pub fn device() -> anyhow::Result<unmask_nn::Device> {
+    let spec = DEVICE.get().map_or("cpu", String::as_str);
+    unmask_nn::device(spec).context("--device")
+}

@@ -104,7 +104,8 @@ pub fn load_model(dir: &Path) -> anyhow::Result<(unmask_nn::Llada, unmask_nn::Vo
     let ckpt =
         unmask_nn::checkpoint::load(dir).with_context(|| format!("--model {}", dir.display()))?;
     let model = unmask_nn::Llada::new(ckpt.config, &ckpt.tensors)
-        .with_context(|| format!("--model {}", dir.display()))?;
+        .with_context(|| format!("--model {}", dir.display()))?
+        .to_device(&crate::args::device()?)?;
     Ok((model, ckpt.vocab))
 }
 

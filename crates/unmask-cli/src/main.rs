@@ -46,6 +46,17 @@ struct Cli {
     #[arg(long, global = true, value_name = "OPS", env = "UNMASK_MAX_WORK",
           default_value = "1e10", value_parser = unmask_core::budget::parse_size)]
     max_work: f64,
+
+    /// Where networks (--model, train) run: cpu, or cuda / cuda:N in a binary built with
+    /// `--features cuda`.
+    #[arg(
+        long,
+        global = true,
+        value_name = "DEVICE",
+        env = "UNMASK_DEVICE",
+        default_value = "cpu"
+    )]
+    device: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -83,6 +94,7 @@ fn run() -> anyhow::Result<ExitCode> {
         cli.max_memory,
         cli.max_work,
     ));
+    args::set_device(&cli.device);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match cli.command {

@@ -295,6 +295,16 @@ fn model_commands_refuse_bad_input() {
         &["train", "--dist", SPEC, "--out", &nan, "--size", "huge"],
         &["--size", "\"huge\""],
     );
+    if !cfg!(feature = "cuda") {
+        fails(
+            &["predict", "--model", &m, "--ids", "1,_", "--device", "cuda"],
+            &["--device", "built without CUDA support", "--features cuda"],
+        );
+    }
+    fails(
+        &["predict", "--model", &m, "--ids", "1,_", "--device", "tpu"],
+        &["not cpu, cuda or cuda:N"],
+    );
 }
 
 #[test]

@@ -24,6 +24,44 @@ pub use model::{Llada, Path, init_params, tensor_shapes};
 pub use oracle::NeuralOracle;
 pub use train::{TrainConfig, Trainer};
 
+/// candle's device type, for [`device`] and [`Llada::to_device`].
+pub use candle_core::Device;
+
+/// The device named by `spec`: `cpu`, or `cuda` / `cuda:N` (GPU N; needs a build with the
+/// `cuda` feature).
+///
+/// # Errors
+///
+/// [`NnError::Input`] for another name, a build without CUDA, or a GPU that cannot be opened.
+///
+/// # Example
+///
+/// ```
+/// assert!(unmask_nn::device("cpu")?.is_cpu());
+/// assert!(unmask_nn::device("tpu").is_err());
+/// # Ok::<(), unmask_nn::NnError>(())
+/// ```
+pub fn device(spec: &str) -> Result<Device, NnError> {
+    let ordinal = match spec.trim() {
+        "cpu" => return Ok(Device::Cpu),
+        "cuda" => 0,
+        other => other
+            .strip_prefix("cuda:")
+            .and_then(|n| n.parse::<usize>().ok())
+            .ok_or_else(|| {
+                NnError::Input(format!("device {other:?} is not cpu, cuda or cuda:N"))
+            })?,
+    };
+    if !cfg!(feature = "cuda") {
+        return Err(NnError::Input(format!(
+            "device {spec:?}: this unmask was built without CUDA support (build it with \
+             `cargo build --release --features cuda`, which needs the CUDA toolkit)"
+        )));
+    }
+    Device::new_cuda(ordinal)
+        .map_err(|e| NnError::Input(format!("device {spec:?} cannot be opened: {e}")))
+}
+
 /// Why a network, a checkpoint or an input was refused.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -195,6 +195,44 @@ impl Llada {
         &self.config
     }
 
+    /// The device the weights are on.
+    pub fn device(&self) -> &Device {
+        self.wte.device()
+    }
+
+    /// The network with every weight moved to `device` (a GPU with the `cuda` feature).
+    ///
+    /// # Errors
+    ///
+    /// candle's (no such device, out of memory).
+    pub fn to_device(self, device: &Device) -> Result<Llada, NnError> {
+        let mv = |t: Tensor| t.to_device(device);
+        let blocks = self
+            .blocks
+            .into_iter()
+            .map(|b| {
+                Ok(Block {
+                    attn_norm: mv(b.attn_norm)?,
+                    q_proj: mv(b.q_proj)?,
+                    k_proj: mv(b.k_proj)?,
+                    v_proj: mv(b.v_proj)?,
+                    attn_out: mv(b.attn_out)?,
+                    ff_norm: mv(b.ff_norm)?,
+                    ff_proj: mv(b.ff_proj)?,
+                    up_proj: mv(b.up_proj)?,
+                    ff_out: mv(b.ff_out)?,
+                })
+            })
+            .collect::<Result<_, candle_core::Error>>()?;
+        Ok(Llada {
+            wte: mv(self.wte)?,
+            ln_f: mv(self.ln_f)?,
+            head: self.head.map(mv).transpose()?,
+            blocks,
+            config: self.config,
+        })
+    }
+
     /// Logits `(B, L, embedding_size)` for token ids `(B, L)` (u32; masked positions hold the
     /// mask id).
     ///
@@ -204,7 +242,7 @@ impl Llada {
     pub fn forward(&self, ids: &Tensor, path: Path) -> candle_core::Result<Tensor> {
         let (b, l) = ids.dims2()?;
         let c = &self.config;
-        let (cos, sin) = rope_tables(l, c.head_dim(), c.rope_theta)?;
+        let (cos, sin) = rope_tables(l, c.head_dim(), c.rope_theta, ids.device())?;
         let mut x = self
             .wte
             .index_select(&ids.flatten_all()?, 0)?
@@ -286,7 +324,12 @@ fn rope(x: &Tensor, cos: &Tensor, sin: &Tensor, path: Path) -> candle_core::Resu
 }
 
 /// cos and sin of `position · inv_freq_i`, `(L, d_head/2)`, f32.
-fn rope_tables(l: usize, head_dim: usize, theta: f64) -> candle_core::Result<(Tensor, Tensor)> {
+fn rope_tables(
+    l: usize,
+    head_dim: usize,
+    theta: f64,
+    device: &Device,
+) -> candle_core::Result<(Tensor, Tensor)> {
     let half = head_dim / 2;
     let inv: Vec<f32> = (0..half)
         .map(|i| 1.0 / (theta as f32).powf(2.0 * i as f32 / head_dim as f32))
@@ -295,6 +338,6 @@ fn rope_tables(l: usize, head_dim: usize, theta: f64) -> candle_core::Result<(Te
     for p in 0..l {
         angles.extend(inv.iter().map(|f| p as f32 * f));
     }
-    let a = Tensor::from_vec(angles, (l, half), &Device::Cpu)?;
+    let a = Tensor::from_vec(angles, (l, half), device)?;
     Ok((a.cos()?, a.sin()?))
 }

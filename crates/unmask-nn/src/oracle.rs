@@ -1,6 +1,6 @@
 //! The network as the conditional-marginal oracle of one forward pass.
 
-use candle_core::{Device, Tensor};
+use candle_core::Tensor;
 use unmask_core::{MASK, Oracle};
 
 use crate::{Llada, NnError, Path};
@@ -70,7 +70,7 @@ impl NeuralOracle {
                 }
             }
         }
-        let ids = Tensor::from_vec(ids, (partials.len(), self.n), &Device::Cpu)?;
+        let ids = Tensor::from_vec(ids, (partials.len(), self.n), self.model.device())?;
         let logits = self.model.forward(&ids, Path::Infer)?;
         let width = logits.dim(2)?;
         let flat: Vec<f32> = logits.flatten_all()?.to_vec1()?;

@@ -92,6 +92,8 @@ pub struct Trainer {
     step: usize,
     /// (step, training loss, validation loss) at each checkpoint.
     pub history: Vec<(usize, f64, Option<f64>)>,
+    /// Where the parameters live (the moments and the update stay on the host).
+    device: Device,
 }
 
 impl Trainer {
@@ -122,7 +124,22 @@ impl Trainer {
             train,
             step: 0,
             history: Vec::new(),
+            device: Device::Cpu,
         })
+    }
+
+    /// The trainer with its parameters moved to `device` (a GPU with the `cuda` feature); the
+    /// AdamW update still runs on the host, so every step copies the gradients and weights.
+    ///
+    /// # Errors
+    ///
+    /// candle's (no such device).
+    pub fn on(mut self, device: &Device) -> Result<Trainer, NnError> {
+        for var in self.params.values_mut() {
+            *var = Var::from_tensor(&var.as_tensor().to_device(device)?)?;
+        }
+        self.device = device.clone();
+        Ok(self)
     }
 
     /// Resumes from a checkpoint written by [`Trainer::save`].
@@ -240,7 +257,7 @@ impl Trainer {
                 }
             }
         }
-        let dev = Device::Cpu;
+        let dev = self.device.clone();
         let input = Tensor::from_vec(input, (b, n), &dev)?;
         let target = Tensor::from_vec(ids.to_vec(), b * n, &dev)?;
         let weight = Tensor::from_vec(weight, b * n, &dev)?;
@@ -311,7 +328,7 @@ impl Trainer {
                 *m = mf as f32;
                 *v = vf as f32;
             }
-            var.set(&Tensor::from_vec(w, var.shape(), &Device::Cpu)?)?;
+            var.set(&Tensor::from_vec(w, var.shape(), &self.device)?)?;
         }
         self.step += 1;
         Ok(value)
@@ -344,8 +361,8 @@ impl Trainer {
         let tensors: BTreeMap<String, Tensor> = self
             .params
             .iter()
-            .map(|(k, v)| (k.clone(), v.as_tensor().clone()))
-            .collect();
+            .map(|(k, v)| Ok((k.clone(), v.as_tensor().to_device(&Device::Cpu)?)))
+            .collect::<Result<_, candle_core::Error>>()?;
         let mut moments = BTreeMap::new();
         for (prefix, store) in [("m.", &self.m), ("v.", &self.v)] {
             for (k, values) in store {

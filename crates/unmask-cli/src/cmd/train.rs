@@ -114,7 +114,7 @@ fn read(path: &PathBuf, flag: &str) -> anyhow::Result<String> {
 }
 
 pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
-    let (mut trainer, corpus, run_doc, dir) = match &args.resume {
+    let (trainer, corpus, run_doc, dir) = match &args.resume {
         Some(dir) => {
             let (trainer, state) = Trainer::resume(dir)?;
             let run = state["run"].clone();
@@ -189,6 +189,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
             (trainer, corpus, run, args.out.clone().expect("clap: --out"))
         }
     };
+    let mut trainer = trainer.on(&crate::args::device()?)?;
     let n = corpus.len();
     let settings = trainer.settings().clone();
     let until = args
