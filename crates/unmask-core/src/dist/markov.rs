@@ -360,9 +360,28 @@ impl Markov {
     }
 
     /// `m(d) = I(X_0 ; X_d) = H(π) − Σ_a π_a H(P^d[a, ·])` for d = 1..n−1.
+    ///
+    /// A stay chain needs no matrix: P = λI + (1 − λ)·J/q with λ = stay − (1 − stay)/(q − 1),
+    /// so P^d = λ^d·I + (1 − λ^d)·J/q, whose rows hold a = 1/q + (1 − 1/q)·λ^d once and
+    /// b = (1 − λ^d)/q q − 1 times: O(1) per d, whatever q.
     fn mutual_information(&self) -> Vec<f64> {
         let q = self.q();
         let h_pi = entropy(&self.pi);
+        if let Transition::Stay { stay, .. } = self.transition {
+            let qf = q as f64;
+            let lambda = stay - (1.0 - stay) / (qf - 1.0);
+            let xlnx = |x: f64| if x > 0.0 { x * x.ln() } else { 0.0 };
+            let mut m = vec![0.0; self.n];
+            let mut power = 1.0;
+            for slot in m.iter_mut().skip(1) {
+                power *= lambda;
+                let b = (1.0 - power) / qf;
+                let a = b + power;
+                let row = -(xlnx(a) + (qf - 1.0) * xlnx(b));
+                *slot = (h_pi - row).max(0.0);
+            }
+            return m;
+        }
         let mut m = vec![0.0; self.n];
         // rows of P^d, advanced one step at a time.
         let mut rows: Vec<Vec<f64>> = (0..q)
@@ -522,6 +541,25 @@ mod tests {
     use rand::RngExt;
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
+
+    /// The stay chain's closed-form m(d) gives the curve the matrix computation gives.
+    #[test]
+    fn stay_closed_form_equals_the_matrix_powers() {
+        let (q, stay) = (7, 0.6);
+        let other = (1.0 - stay) / (q as f64 - 1.0);
+        let p: Vec<f64> = (0..q * q)
+            .map(|i| if i / q == i % q { stay } else { other })
+            .collect();
+        let a = Markov::new(20, Transition::Stay { q, stay })
+            .unwrap()
+            .exact_curve();
+        let b = Markov::new(20, Transition::Dense { q, p })
+            .unwrap()
+            .exact_curve();
+        for (x, y) in a.z().iter().zip(b.z()) {
+            assert!((x - y).abs() < 1e-12, "{x} vs {y}");
+        }
+    }
 
     #[test]
     fn stationary_law_and_validation() {
