@@ -1443,3 +1443,47 @@ fn estimate_blocks_recovers_exact_block_curves() {
         &["--block 5 must divide n = 24"],
     );
 }
+
+/// compare's text report opens with the speed-up: the optimum's fewest steps at uniform's
+/// error, which `plan --epsilon` confirms.
+#[test]
+fn compare_opens_with_the_speed_up() {
+    let (code, stdout, _) = unmask(&[
+        "compare",
+        "--dist",
+        "markov:n=64,q=4,stay=0.9",
+        "--steps",
+        "16",
+    ]);
+    assert_eq!(code, 0);
+    let first = stdout.lines().next().unwrap();
+    assert!(
+        first.starts_with("optimal reaches LLaDA's (uniform) error at 16 steps in "),
+        "{first}"
+    );
+    let fewest: usize = first
+        .split(" in ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let uniform = json(&[
+        "eval",
+        "--dist",
+        "markov:n=64,q=4,stay=0.9",
+        "--schedule",
+        "uniform:steps=16",
+    ]);
+    let eps = uniform["expected_kl"].as_f64().unwrap().to_string();
+    let plan = json(&[
+        "plan",
+        "--dist",
+        "markov:n=64,q=4,stay=0.9",
+        "--epsilon",
+        &eps,
+    ]);
+    assert_eq!(plan["steps"].as_u64(), Some(fewest as u64));
+}

@@ -56,6 +56,22 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         report::print_json(out, &serde_json::to_value(doc)?)?;
         return Ok(());
     }
+    // The speed-up first: the optimum's fewest steps at LLaDA's (uniform's) error at K.
+    if let Some(uniform) = cmp
+        .rows
+        .iter()
+        .find(|r| r.baseline == unmask_core::Baseline::Uniform)
+    {
+        let fewest = unmask_core::min_steps(curve, uniform.expected_kl)?
+            .schedule
+            .steps();
+        writeln!(
+            out,
+            "optimal reaches LLaDA's (uniform) error at {} steps in {fewest} steps: {:.2}× fewer forward passes",
+            args.steps,
+            args.steps as f64 / fewest.max(1) as f64
+        )?;
+    }
     writeln!(
         out,
         "{}, budget {} steps",
