@@ -289,3 +289,18 @@ def test_masked_losses_cli_and_python_agree(tmp_path):
     by_ratio = unmask.Curve.from_masked_losses(256, mask_ratios=[1, 0.75, 0.5, 0.25],
                                                losses=[2.10, 1.62, 1.41, 1.30])
     assert by_ratio.z[192] == pytest.approx(0.80, abs=1e-12)
+
+
+def test_loss_csv_plan_equals_python_exactly(tmp_path):
+    """A model's masked losses as a CSV (`t,loss`, `# n = 256`) → the CLI's plan, and the same
+    numbers through Curve.from_masked_losses → optimal_schedule: identical."""
+    path = tmp_path / "losses.csv"
+    path.write_text("# n = 256\nt,loss\n0,2.10\n64,1.62\n128,1.41\n192,1.30\n255,1.26\n")
+    binary = os.environ.get("UNMASK_BIN", str(ROOT / "target" / "debug" / "unmask"))
+    out = subprocess.run([binary, "plan", "--curve", str(path), "--steps", "32", "--json"],
+                         capture_output=True, text=True, check=True)
+    cli_plan = json.loads(out.stdout)
+    curve = unmask.Curve.from_masked_losses(256, [0, 64, 128, 192, 255], [2.10, 1.62, 1.41, 1.30, 1.26])
+    py_plan = unmask.optimal_schedule(curve, steps=32)
+    assert cli_plan["expected_kl"] == py_plan["expected_kl"]
+    assert cli_plan["schedule"] == py_plan["schedule"].tolist()

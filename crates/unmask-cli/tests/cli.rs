@@ -1487,3 +1487,57 @@ fn compare_opens_with_the_speed_up() {
     ]);
     assert_eq!(plan["steps"].as_u64(), Some(fewest as u64));
 }
+
+/// Loss CSVs: a header names the columns (`t,loss` or `mask_ratio,loss`) and `# n = N` the
+/// length; both give the JSON loss file's plan; a missing length or an unknown header is
+/// refused by name.
+#[test]
+fn loss_csv_files() {
+    let t = tmp("losses.csv");
+    std::fs::write(
+        &t,
+        "# masked cross-entropy, nats\n# n = 256\nt,loss\n0,2.10\n64,1.62\n128,1.41\n192,1.30\n255,1.26\n",
+    )
+    .unwrap();
+    let r = tmp("ratios.csv");
+    std::fs::write(
+        &r,
+        "# n = 256\nmask_ratio,loss\n1,2.10\n0.75,1.62\n0.5,1.41\n0.25,1.30\n0.00390625,1.26\n",
+    )
+    .unwrap();
+    let j = tmp("losses.json");
+    std::fs::write(
+        &j,
+        r#"{"unit": "nats", "n": 256, "losses": [[0, 2.10], [64, 1.62], [128, 1.41], [192, 1.30], [255, 1.26]]}"#,
+    )
+    .unwrap();
+    let plan =
+        |p: &std::path::Path| json(&["plan", "--curve", &p.display().to_string(), "--steps", "32"]);
+    let (a, b, c) = (plan(&t), plan(&r), plan(&j));
+    assert_eq!(a["expected_kl"], c["expected_kl"]);
+    assert_eq!(b["expected_kl"], c["expected_kl"]);
+    assert_eq!(a["schedule"], c["schedule"]);
+    let bad = tmp("nolength.csv");
+    std::fs::write(&bad, "t,loss\n0,2\n3,1\n").unwrap();
+    fails(
+        &[
+            "plan",
+            "--curve",
+            &bad.display().to_string(),
+            "--steps",
+            "2",
+        ],
+        &["needs its sequence length", "# n = N"],
+    );
+    std::fs::write(&bad, "step,value\n0,2\n").unwrap();
+    fails(
+        &[
+            "plan",
+            "--curve",
+            &bad.display().to_string(),
+            "--steps",
+            "2",
+        ],
+        &["line 1", "\"step,value\""],
+    );
+}

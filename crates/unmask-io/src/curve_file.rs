@@ -162,6 +162,17 @@ pub enum CurveFileError {
     /// A CSV without data rows.
     #[error("no data rows")]
     NoRows,
+    /// A loss CSV (header `t,loss` or `mask_ratio,loss`) without its sequence length.
+    #[error("a loss CSV needs its sequence length: add a line `# n = N` (N = tokens per sequence)")]
+    CsvLength,
+    /// A header names columns this reader does not know.
+    #[error("line {line}: header {header:?} is not `z`, `j,z`, `t,loss` or `mask_ratio,loss`")]
+    CsvHeader {
+        /// 1-based line.
+        line: usize,
+        /// The header as written.
+        header: String,
+    },
     /// A sparse CSV index that is not a positive integer.
     #[error("line {line}: j = {j} is not a positive integer index")]
     BadIndex {
@@ -315,10 +326,21 @@ pub fn parse_json(text: &str) -> Result<(RawCurve, Unit), CurveFileError> {
 pub fn parse_csv(text: &str) -> Result<RawCurve, CurveFileError> {
     let mut rows: Vec<(usize, Vec<f64>)> = Vec::new();
     let mut seen_data = false;
+    // What the header names: the columns, and `# n = N` for loss files.
+    let mut kind: Option<&'static str> = None;
+    let mut length: Option<usize> = None;
     for (i, line) in text.lines().enumerate() {
         let number = i + 1;
         let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
+        if let Some(comment) = line.strip_prefix('#') {
+            if let Some((key, value)) = comment.split_once('=')
+                && key.trim() == "n"
+            {
+                length = value.trim().parse().ok();
+            }
+            continue;
+        }
+        if line.is_empty() {
             continue;
         }
         let fields: Vec<&str> = line.split(',').map(str::trim).collect();
@@ -345,7 +367,21 @@ pub fn parse_csv(text: &str) -> Result<RawCurve, CurveFileError> {
                 rows.push((number, values));
             }
             Err(_) if !seen_data && fields.iter().any(|f| f.chars().any(char::is_alphabetic)) => {
-                // A header line before the data.
+                // A header line before the data: it names the columns.
+                let names: Vec<String> = fields.iter().map(|f| f.to_ascii_lowercase()).collect();
+                let names: Vec<&str> = names.iter().map(String::as_str).collect();
+                kind = Some(match names.as_slice() {
+                    ["z"] | ["z_j"] => "z",
+                    ["j", "z"] | ["j", "z_j"] => "points",
+                    ["t", "loss"] => "losses",
+                    ["mask_ratio" | "mask_ratios" | "r", "loss"] => "mask_ratios",
+                    _ => {
+                        return Err(CurveFileError::CsvHeader {
+                            line: number,
+                            header: line.to_string(),
+                        });
+                    }
+                });
                 seen_data = true;
             }
             Err(_) => {
@@ -365,6 +401,23 @@ pub fn parse_csv(text: &str) -> Result<RawCurve, CurveFileError> {
     };
     if first.len() == 1 {
         return Ok(RawCurve::Z(rows.into_iter().map(|(_, v)| v[0]).collect()));
+    }
+    if let Some(which @ ("losses" | "mask_ratios")) = kind {
+        let n = length.ok_or(CurveFileError::CsvLength)?;
+        let losses = rows
+            .into_iter()
+            .map(|(line, v)| {
+                let t = if which == "mask_ratios" {
+                    InformationCurve::revealed_at_mask_ratio(n, v[0])?
+                } else if v[0] >= 0.0 && v[0].fract() == 0.0 && v[0] < 1e15 {
+                    v[0] as usize
+                } else {
+                    return Err(CurveFileError::BadIndex { line, j: v[0] });
+                };
+                Ok((t, v[1]))
+            })
+            .collect::<Result<Vec<_>, CurveFileError>>()?;
+        return Ok(RawCurve::Losses { n, losses });
     }
     let mut points = Vec::with_capacity(rows.len());
     for (line, v) in rows {
