@@ -79,6 +79,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         args.steps
     )?;
     write!(out, "{}", report::comparison_table(&cmp, unit))?;
+    writeln!(out, "{}", report::MEANING)?;
     Ok(())
 }
 

@@ -89,6 +89,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         num(u(kl)),
         num(u(curve.tc()))
     )?;
+    writeln!(out, "{}", report::MEANING)?;
     writeln!(
         out,
         "bounds: Li–Cai {}   (s_max − 1)·Z_n {}",

@@ -119,6 +119,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         "expected KL: {} {unit}",
         num(unit.from_nats(optimum.expected_kl))
     )?;
+    writeln!(out, "{}", report::MEANING)?;
     writeln!(out, "counts: {}", report::counts(schedule))?;
     if args.format == PlanFormat::Llada {
         writeln!(out, "# num_transfer_tokens, one entry per forward pass:")?;
