@@ -243,6 +243,8 @@ pub fn blockwise_text(
         ]);
     }
     s.push_str(&t.render());
+    s.push_str(MEANING);
+    s.push('\n');
     s
 }
 

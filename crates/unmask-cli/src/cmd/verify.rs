@@ -128,6 +128,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     )?;
     if let Some(e) = exact {
         writeln!(out, "expected KL, exact (Theorem 16):   {}", num(u(e)))?;
+        writeln!(out, "{}", report::MEANING)?;
     }
     if let Some(mc) = mc {
         let (lo, hi) = mc.ci95();
