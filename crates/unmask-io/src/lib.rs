@@ -37,15 +37,17 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 mod block_file;
+mod curve_csv;
 mod curve_file;
 mod dist_file;
 mod report;
 mod shard;
 
 pub use block_file::{BlockFileError, read_block_curves, write_block_curves};
+pub use curve_csv::parse_csv;
 pub use curve_file::{
-    CurveFileError, Format, RawCurve, SCHEMA_VERSION, parse_csv, parse_json, read_curve,
-    read_curve_in, write_curve,
+    CurveFileError, Format, RawCurve, SCHEMA_VERSION, parse_json, read_curve, read_curve_in,
+    write_curve,
 };
 pub use dist_file::{DistFileError, read_dist_file};
 pub use report::{

@@ -3,7 +3,8 @@
 
 use rand::Rng;
 
-use super::markov::{Markov, Transition, backward_forward};
+use super::forward_backward::backward_forward;
+use super::markov::{Markov, Transition};
 use crate::num::{dirichlet, draw};
 
 /// A hidden Markov model: a stationary chain over `states` hidden states emitting q symbols.

@@ -1,6 +1,7 @@
 mod code;
 mod family;
 pub(crate) mod field;
+mod forward_backward;
 mod hmm;
 mod logfactor;
 pub(crate) mod markov;
