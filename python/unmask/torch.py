@@ -227,7 +227,8 @@ def estimate_curve(model, sequences, *, mask_id: int, points: Union[int, Sequenc
         ids[:, p:][masked] = mask_id
         am = None if attention_mask is None else torch.as_tensor(attention_mask)[rows].to(device)
         logits = _forward(model, ids.to(device), mask_id, shift, am)
-        _check_vocab(seqs, logits.shape[2], "sequences")
+        if start == 0:  # the vocabulary is known from the first forward pass
+            _check_vocab(seqs, logits.shape[2], "sequences")
         lp = _log_probs(logits[:, p:], mask_id)
         if loss == "cross_entropy":
             terms = -lp.gather(2, seqs[rows, p:].to(device)[..., None])[..., 0]
@@ -523,7 +524,8 @@ def score(model, sequences, schedule, *, mask_id: int, shift: bool = False, orde
                 continue
             lp = _log_probs(_forward(model, ids.to(device), mask_id, shift), mask_id)[:, p:]
             if t == 0:
-                _check_vocab(seqs, lp.shape[2], "sequences")
+                if start == 0:
+                    _check_vocab(seqs, lp.shape[2], "sequences")
                 all_ce = -lp.gather(2, truth[:, p:].to(device)[..., None])[..., 0]
                 first[rows.numpy()] = all_ce.double().mean(dim=1).cpu().numpy()
             pos = order[rows, t:t + k]

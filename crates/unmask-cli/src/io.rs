@@ -109,14 +109,16 @@ pub fn load_model(dir: &Path) -> anyhow::Result<(unmask_nn::Llada, unmask_nn::Vo
     Ok((model, ckpt.vocab))
 }
 
-/// The network of `dir` as the oracle for sequences of `family`: its vocabulary must be the
-/// family's symbols (and, when the checkpoint records it, its training length the family's n).
-pub fn load_model_for(
+/// A loaded network (from `dir`, with its `vocab`) as the oracle for sequences of `family`:
+/// its vocabulary must be the family's symbols (and, when the checkpoint records it, its
+/// training length the family's n).
+pub fn oracle_for(
     dir: &std::path::Path,
+    model: unmask_nn::Llada,
+    vocab: &unmask_nn::Vocab,
     family: &unmask_core::Family,
     batch: usize,
 ) -> anyhow::Result<unmask_nn::NeuralOracle> {
-    let (model, vocab) = load_model(dir)?;
     let (n, q) = (
         unmask_core::Oracle::len(family),
         unmask_core::Oracle::vocab_size(family),
@@ -131,7 +133,7 @@ pub fn load_model_for(
         );
     }
     match vocab {
-        unmask_nn::Vocab::Symbols(s) if s == q => {}
+        unmask_nn::Vocab::Symbols(s) if *s == q => {}
         unmask_nn::Vocab::Ids | unmask_nn::Vocab::Tokenizer(_) if oracle.vocab_size() == q => {}
         other => anyhow::bail!(
             "--model {}: its vocabulary ({}) is not --dist's {q} symbols",

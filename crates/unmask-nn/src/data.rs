@@ -163,7 +163,7 @@ impl Corpus {
         (0..batch)
             .flat_map(|i| {
                 let mut rng = stream(seed.wrapping_add(1), (step * batch + i) as u64);
-                self.draw(&mut rng, false)
+                self.draw(&mut rng)
             })
             .collect()
     }
@@ -172,7 +172,7 @@ impl Corpus {
     pub fn validation(&self, seed: u64, count: usize) -> Vec<u32> {
         match self {
             Corpus::Dist(_) => (0..count)
-                .flat_map(|i| self.draw(&mut stream(seed.wrapping_add(2), i as u64), true))
+                .flat_map(|i| self.draw(&mut stream(seed.wrapping_add(2), i as u64)))
                 .collect(),
             Corpus::Text { valid, n, .. } => {
                 let span = valid.len() - n;
@@ -199,7 +199,7 @@ impl Corpus {
         }
     }
 
-    fn draw(&self, rng: &mut rand_chacha::ChaCha8Rng, _valid: bool) -> Vec<u32> {
+    fn draw(&self, rng: &mut rand_chacha::ChaCha8Rng) -> Vec<u32> {
         match self {
             Corpus::Dist(f) => f.sample(rng),
             Corpus::Text { train, n, .. } => {

@@ -72,14 +72,26 @@ impl NeuralOracle {
         }
         let ids = Tensor::from_vec(ids, (partials.len(), self.n), self.model.device())?;
         let logits = self.model.forward(&ids, Path::Infer)?;
-        let width = logits.dim(2)?;
-        let flat: Vec<f32> = logits.flatten_all()?.to_vec1()?;
         let q = self.q;
-        for (b, (query, out)) in queries.iter().zip(outs.iter_mut()).enumerate() {
+        // Only the queried rows' real-token columns leave the device: with LLaDA's 126k-token
+        // vocabulary the whole (B, n, V) block would be gigabytes.
+        let rows: Vec<u32> = queries
+            .iter()
+            .enumerate()
+            .flat_map(|(b, query)| query.iter().map(move |&i| (b * self.n + i) as u32))
+            .collect();
+        let width = logits.dim(2)?;
+        let picked = logits
+            .reshape((partials.len() * self.n, width))?
+            .index_select(&Tensor::new(rows.as_slice(), self.model.device())?, 0)?
+            .narrow(1, 0, q)?;
+        let flat: Vec<f32> = picked.flatten_all()?.to_vec1()?;
+        let mut next = 0;
+        for (query, out) in queries.iter().zip(outs.iter_mut()) {
             assert_eq!(out.len(), query.len() * q, "output length");
             for (row, &i) in out.chunks_mut(q).zip(query.iter()) {
-                let at = (b * self.n + i) * width;
-                let logit = &flat[at..at + q];
+                let logit = &flat[next * q..(next + 1) * q];
+                next += 1;
                 let real = |v: usize| v != c.mask_token_id;
                 let top = (0..q)
                     .filter(|&v| real(v))

@@ -90,7 +90,10 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         )
         .map_err(crate::args::over_budget)?;
     let model = match &args.model {
-        Some(dir) => Some(io::load_model_for(dir, &family, args.batch)?),
+        Some(dir) => {
+            let (model, vocab) = io::load_model(dir)?;
+            Some(io::oracle_for(dir, model, &vocab, &family, args.batch)?)
+        }
         None => None,
     };
     if let Some(oracle) = &model {

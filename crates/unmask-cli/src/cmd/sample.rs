@@ -137,7 +137,7 @@ fn run_model(
         })?,
     };
     let oracle = match &family {
-        Some(f) => crate::io::load_model_for(dir, f, args.batch)?,
+        Some(f) => crate::io::oracle_for(dir, model, &vocab, f, args.batch)?,
         None => unmask_nn::NeuralOracle::new(model, n, args.batch),
     };
     let q = unmask_core::Oracle::vocab_size(&oracle);

@@ -80,7 +80,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     };
     let n = corpus.len();
     let oracle = match &corpus {
-        Corpus::Dist(family) => crate::io::load_model_for(&args.model, family, 64)?,
+        Corpus::Dist(family) => crate::io::oracle_for(&args.model, model, &vocab, family, 64)?,
         Corpus::Text { .. } => unmask_nn::NeuralOracle::new(model, n, 64),
     };
     let curve = crate::io::read_model_curve(

@@ -200,7 +200,8 @@ fn run_model(
     let family = crate::io::build_family(&dist)
         .with_context(|| format!("--dist {:?}", s.dist_text().unwrap_or("")))?;
     let n = unmask_core::Oracle::len(&family);
-    let oracle = crate::io::load_model_for(dir, &family, 64)?;
+    let (model, vocab) = crate::io::load_model(dir)?;
+    let oracle = crate::io::oracle_for(dir, model, &vocab, &family, 64)?;
     let model_curve =
         crate::io::read_model_curve(args.curve.as_deref(), unit, args.repair, n, "--dist has n")?;
     let exact = match dist.check_curve(&budget) {
