@@ -31,10 +31,15 @@
 use std::fmt;
 use std::ops::Add;
 
-/// Peak bytes per token of the curve commands (a curve and the optimiser's working arrays:
-/// prefix sums, the hull, the breakpoints). Measured: `plan` at n = 10⁷ peaks at 39 B/token,
-/// `curve --json` at 47 B/token (the text it prints).
-pub const CURVE_BYTES_PER_TOKEN: f64 = 48.0;
+/// Peak bytes per token of the curve commands (a curve and the optimiser's working arrays: Z
+/// itself, 8 bytes, is the floor; the Lagrangian search adds 4, its balancing pass 8).
+/// Measured, release, peak RSS: `plan` 17.2 B/token at n = 10⁷ (172 MB), 15.8 at n = 10⁸
+/// (1.58 GB); `eval` and `curve` (text) the same.
+pub const CURVE_BYTES_PER_TOKEN: f64 = 18.0;
+
+/// Peak bytes per value of a curve written as text (JSON or CSV) on top of the curve itself:
+/// `curve --json` at n = 10⁷ peaks at 485 MB, 31 B per value more than `curve`.
+pub const TEXT_BYTES_PER_VALUE: f64 = 32.0;
 
 /// An estimate of memory and work (see the [module docs](self)).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -72,6 +77,11 @@ impl Cost {
     /// A curve of n tokens and what the curve commands build on it.
     pub fn curve(n: usize) -> Cost {
         Cost::new(n as f64 * CURVE_BYTES_PER_TOKEN, n as f64 * 16.0)
+    }
+
+    /// n values written as text ([`TEXT_BYTES_PER_VALUE`]).
+    pub fn text(n: usize) -> Cost {
+        Cost::new(n as f64 * TEXT_BYTES_PER_VALUE, n as f64 * 40.0)
     }
 }
 

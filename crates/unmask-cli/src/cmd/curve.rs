@@ -50,6 +50,14 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     }
     let loaded = args.input.load(unit)?;
     let curve = &loaded.curve;
+    if args.out.is_some() || args.output.json {
+        crate::args::budget()
+            .check(
+                format!("writing the {} values of the curve as text", curve.len()),
+                unmask_core::budget::Cost::text(curve.len()),
+            )
+            .map_err(crate::args::over_budget)?;
+    }
     if let Some(path) = &args.out {
         let format = args
             .format

@@ -3,14 +3,46 @@
 //! [parent module](super) for the mathematics).
 
 use super::{path_cost, prefix_sums};
+use crate::num::Sum;
 use crate::tol;
 
 /// A frontier point found by a Lagrangian probe: an optimal path with `count` steps.
+///
+/// The all-singletons end of the first bracket keeps its path implicit (`path` empty): at
+/// n = 10⁸ the list `0..=n` alone would be 800 MB, and it is rarely needed.
 #[derive(Debug, Clone)]
 struct Point {
     count: usize,
     cost: f64,
     path: Vec<usize>,
+}
+
+impl Point {
+    /// The breakpoints `0 = a_0 < … < a_count = n`.
+    fn path(&self) -> std::borrow::Cow<'_, [usize]> {
+        if self.path.is_empty() {
+            (0..=self.count).collect::<Vec<_>>().into()
+        } else {
+            self.path.as_slice().into()
+        }
+    }
+
+    /// Breakpoint `a_i`.
+    fn at(&self, i: usize) -> usize {
+        if self.path.is_empty() {
+            i
+        } else {
+            self.path[i]
+        }
+    }
+
+    fn into_path(self) -> Vec<usize> {
+        if self.path.is_empty() {
+            (0..=self.count).collect()
+        } else {
+            self.path
+        }
+    }
 }
 
 /// A line `y = intercept − x·slope` of the lower envelope: the last step starting at `start`.
@@ -28,12 +60,15 @@ impl Line {
 }
 
 /// Buffers and counters of the Lagrangian search, reused across probes.
+///
+/// Memory: besides Z (8 bytes per token), each position's best last step (4 bytes), so a
+/// search at n = 10⁸ holds 1.2 GB. The DP runs on `g − P` (see [`Search::probe`]), which needs
+/// no prefix sums; the prefix sums at a path's breakpoints are recomputed in one pass
+/// ([`Search::fast_cost`]), and [`balance`] builds its own after the search is dropped
+/// (16 bytes per token at its peak).
 pub(super) struct Search<'a> {
     z: &'a [f64],
-    p: Vec<f64>,
-    g: Vec<f64>,
     parent: Vec<u32>,
-    count: Vec<u32>,
     hull: Vec<Line>,
     /// A penalty to try first (continuum estimate), consumed by the first probe.
     guess: Option<f64>,
@@ -49,10 +84,7 @@ impl<'a> Search<'a> {
         let n = z.len();
         Search {
             z,
-            p: prefix_sums(z),
-            g: vec![0.0; n + 1],
             parent: vec![0; n + 1],
-            count: vec![0; n + 1],
             hull: Vec::new(),
             guess: None,
             probes: 0,
@@ -78,7 +110,7 @@ impl<'a> Search<'a> {
         Point {
             count: n,
             cost: 0.0,
-            path: (0..=n).collect(),
+            path: Vec::new(),
         }
     }
 
@@ -94,14 +126,18 @@ impl<'a> Search<'a> {
         let hull = &mut self.hull;
         hull.clear();
         let mut head = 0usize;
-        self.g[0] = 0.0;
-        self.count[0] = 0;
+        // h = g[m] − P[m], with g[m] the best cost of revealing m tokens plus λ per step.
+        // Since cost(a, m) = P[m] − P[a] − (m − a)·z[a],
+        //   h[m] = λ + min_a (h[a] + a·z[a] − m·z[a]),
+        // lines in m with no prefix sum in them; h[m] is read once, at m + 1 (the line of a
+        // last step starting at m), so it is a running scalar.
+        let mut h = 0.0;
         let mut evaluations = 0u64;
         for m in 1..=n {
             let a = m - 1;
             let new = Line {
                 slope: z[a],
-                intercept: self.g[a] - self.p[a] + a as f64 * z[a],
+                intercept: h + a as f64 * z[a],
                 start: a as u32,
             };
             let mut keep = true;
@@ -146,12 +182,11 @@ impl<'a> Search<'a> {
                     break;
                 }
             }
-            self.g[m] = lambda + self.p[m] + best_value;
+            h = lambda + best_value;
             self.parent[m] = best.start;
-            self.count[m] = self.count[best.start as usize] + 1;
         }
         self.evaluations += evaluations;
-        let mut path = Vec::with_capacity(self.count[n] as usize + 1);
+        let mut path = Vec::new();
         let mut m = n;
         path.push(n);
         while m > 0 {
@@ -166,81 +201,23 @@ impl<'a> Search<'a> {
         }
     }
 
-    /// Among equally good schedules, moves each boundary toward equal neighbouring steps while
-    /// the cost stays optimal: flat stretches of Z leave many optimal schedules, and a balanced
-    /// one is the natural, robust choice (the raw Lagrangian answer can put all the slack in
-    /// one step). A move is accepted when it lowers `|s_i − s_{i+1}|` and the total increase of
-    /// the cost over all accepted moves stays within [`tol::ABS`]` · max(1, TC)` (prefix-sum
-    /// rounding), so the result stays optimal to that tolerance. O(n) per pass, at most 64
-    /// passes.
-    pub(super) fn balance(&self, path: &mut [usize]) {
-        let (z, p) = (self.z, &self.p);
-        // Runs of consecutive steps inside one flat stretch of Z cost 0 however they are cut:
-        // spread them evenly (larger steps first, as LLaDA does).
-        let mut i = 0;
-        while i + 1 < path.len() {
-            let mut j = i + 1; // the run covers steps i..j, i.e. breakpoints path[i]..=path[j]
-            while j + 1 < path.len() && z[path[j + 1] - 1] == z[path[i]] {
-                j += 1;
-            }
-            if j > i + 1 && z[path[j] - 1] == z[path[i]] {
-                let (start, len, steps) = (path[i], path[j] - path[i], j - i);
-                let (base, extra) = (len / steps, len % steps);
-                let mut at = start;
-                for (t, slot) in path[i + 1..j].iter_mut().enumerate() {
-                    at += base + usize::from(t < extra);
-                    *slot = at;
-                }
-            }
-            i = j;
-        }
-        let cost = |a: usize, b: usize| p[b] - p[a] - (b - a) as f64 * z[a];
-        let budget = tol::ABS * p[z.len()].max(1.0);
-        let mut spent = 0.0;
-        for _ in 0..64 {
-            let mut moved = false;
-            for i in 1..path.len().saturating_sub(1) {
-                let (a, m, b) = (path[i - 1], path[i], path[i + 1]);
-                let current = cost(a, m) + cost(m, b);
-                let unbalance = |c: usize| (2 * c).abs_diff(a + b);
-                // Candidates from the middle outward, only those more balanced than m.
-                let mid = (a + b) / 2;
-                let mut best = None;
-                for d in 0..=(b - a) {
-                    let candidates = [mid.checked_sub(d), mid.checked_add(d)];
-                    for c in candidates.into_iter().flatten() {
-                        if c <= a || c >= b || unbalance(c) >= unbalance(m) {
-                            continue;
-                        }
-                        let increase = cost(a, c) + cost(c, b) - current;
-                        if spent + increase.max(0.0) <= budget {
-                            best = Some((c, increase));
-                            break;
-                        }
-                    }
-                    if best.is_some() || unbalance(mid.saturating_sub(d)) >= unbalance(m) {
-                        break;
-                    }
-                }
-                if let Some((c, increase)) = best {
-                    path[i] = c;
-                    spent += increase.max(0.0);
-                    moved = true;
-                }
-            }
-            if !moved {
-                break;
-            }
-        }
-    }
-
-    /// A path's cost from prefix sums in O(steps): accurate to a few ulps of TC per step, which
-    /// is all the search's decisions need (results are recomputed exactly by [`finish`]).
+    /// A path's cost from prefix sums: accurate to a few ulps of TC per step, which is all the
+    /// search's decisions need (results are recomputed exactly by [`finish`]). One O(n) pass
+    /// computes the prefix sums at the breakpoints (the same running sum as the probe's).
     fn fast_cost(&self, path: &[usize]) -> f64 {
-        let (z, p) = (self.z, &self.p);
-        path.windows(2)
-            .map(|w| (p[w[1]] - p[w[0]] - (w[1] - w[0]) as f64 * z[w[0]]).max(0.0))
-            .sum()
+        let z = self.z;
+        let mut sum = Sum::default();
+        let mut p_a = 0.0;
+        let mut cost = 0.0;
+        for w in path.windows(2) {
+            for &v in &z[w[0]..w[1]] {
+                sum.add(v);
+            }
+            let p_b = sum.value();
+            cost += (p_b - p_a - (w[1] - w[0]) as f64 * z[w[0]]).max(0.0);
+            p_a = p_b;
+        }
+        cost
     }
 
     /// The continuum estimate of the penalty at which k steps are optimal: with
@@ -344,7 +321,7 @@ impl<'a> Search<'a> {
             return self.one_step().path;
         }
         if k == n {
-            return self.singletons().path;
+            return self.singletons().into_path();
         }
         self.guess = Some(self.continuum_lambda(k as f64));
         let mut b = self.initial_bracket();
@@ -360,7 +337,7 @@ impl<'a> Search<'a> {
         );
         match hit {
             Some(r) => r.path,
-            None => splice(&b.p.path, &b.q.path, k),
+            None => splice_by(&b.p.path(), |i| b.q.at(i), b.q.count, k),
         }
     }
 
@@ -368,7 +345,7 @@ impl<'a> Search<'a> {
     pub(super) fn min_steps(&mut self, epsilon: f64) -> Vec<usize> {
         let mut b = self.initial_bracket();
         if b.p.cost <= epsilon {
-            return b.p.path;
+            return b.p.into_path();
         }
         // F_k ≈ C²/(2k) = ε at k = C²/(2ε).
         let c2 = 2.0 * self.continuum_lambda(1.0);
@@ -395,7 +372,7 @@ impl<'a> Search<'a> {
         );
         let Bracket { p, q, .. } = b;
         if q.count == p.count + 1 {
-            return q.path;
+            return q.into_path();
         }
         // The frontier is a straight line between p and q: interpolate, then splice.
         let slope = (p.cost - q.cost) / (q.count - p.count) as f64;
@@ -405,14 +382,15 @@ impl<'a> Search<'a> {
         } else {
             q.count
         };
+        let a = p.path();
         while k < q.count {
-            let path = splice(&p.path, &q.path, k);
+            let path = splice_by(&a, |i| q.at(i), q.count, k);
             if path_cost(self.z, &path) <= epsilon {
                 return path;
             }
             k += 1;
         }
-        q.path
+        q.into_path()
     }
 }
 
@@ -445,18 +423,26 @@ enum Side {
 /// `d(i) = k − p` and `a_j ≤ b_i < b_{i+1} < a_{j+1}`: a b-step nested in an a-step. The path
 /// `b_0..b_i, a_{j+1}..a_p` has `i + p − j = k` steps, and exchanging the nested pair for the
 /// crossing pair cannot cost more (Monge), so it is optimal whenever both inputs are.
+#[cfg(test)]
 pub(super) fn splice(a: &[usize], b: &[usize], k: usize) -> Vec<usize> {
-    let (p, q) = (a.len() - 1, b.len() - 1);
+    splice_by(a, |i| b[i], b.len() - 1, k)
+}
+
+/// [`splice`] with the q-path given by its breakpoints `b(0..=q)`, so the all-singletons path
+/// need not be listed.
+fn splice_by(a: &[usize], b: impl Fn(usize) -> usize, q: usize, k: usize) -> Vec<usize> {
+    let p = a.len() - 1;
     debug_assert!(p < k && k < q, "splice needs p < k < q ({p}, {k}, {q})");
     let target = (k - p) as isize + 1;
     let mut j = 0usize;
     let mut prev_j = 0usize;
-    for (i, &bi) in b.iter().enumerate().take(q) {
+    for i in 0..q {
+        let bi = b(i);
         while a[j + 1] <= bi {
             j += 1;
         }
         if i as isize - j as isize == target {
-            let mut path = b[..i].to_vec();
+            let mut path: Vec<usize> = (0..i).map(&b).collect();
             path.extend_from_slice(&a[prev_j + 1..]);
             debug_assert_eq!(path.len(), k + 1);
             return path;
@@ -464,4 +450,72 @@ pub(super) fn splice(a: &[usize], b: &[usize], k: usize) -> Vec<usize> {
         prev_j = j;
     }
     unreachable!("d(q − 1) ≥ q − p ≥ k − p + 1, so the loop returns")
+}
+
+/// Among equally good schedules, moves each boundary toward equal neighbouring steps while
+/// the cost stays optimal: flat stretches of Z leave many optimal schedules, and a balanced
+/// one is the natural, robust choice (the raw Lagrangian answer can put all the slack in
+/// one step). A move is accepted when it lowers `|s_i − s_{i+1}|` and the total increase of
+/// the cost over all accepted moves stays within [`tol::ABS`]` · max(1, TC)` (prefix-sum
+/// rounding), so the result stays optimal to that tolerance. O(n) per pass, at most 64
+/// passes.
+pub(super) fn balance(z: &[f64], path: &mut [usize]) {
+    let p = &prefix_sums(z);
+    // Runs of consecutive steps inside one flat stretch of Z cost 0 however they are cut:
+    // spread them evenly (larger steps first, as LLaDA does).
+    let mut i = 0;
+    while i + 1 < path.len() {
+        let mut j = i + 1; // the run covers steps i..j, i.e. breakpoints path[i]..=path[j]
+        while j + 1 < path.len() && z[path[j + 1] - 1] == z[path[i]] {
+            j += 1;
+        }
+        if j > i + 1 && z[path[j] - 1] == z[path[i]] {
+            let (start, len, steps) = (path[i], path[j] - path[i], j - i);
+            let (base, extra) = (len / steps, len % steps);
+            let mut at = start;
+            for (t, slot) in path[i + 1..j].iter_mut().enumerate() {
+                at += base + usize::from(t < extra);
+                *slot = at;
+            }
+        }
+        i = j;
+    }
+    let cost = |a: usize, b: usize| p[b] - p[a] - (b - a) as f64 * z[a];
+    let budget = tol::ABS * p[z.len()].max(1.0);
+    let mut spent = 0.0;
+    for _ in 0..64 {
+        let mut moved = false;
+        for i in 1..path.len().saturating_sub(1) {
+            let (a, m, b) = (path[i - 1], path[i], path[i + 1]);
+            let current = cost(a, m) + cost(m, b);
+            let unbalance = |c: usize| (2 * c).abs_diff(a + b);
+            // Candidates from the middle outward, only those more balanced than m.
+            let mid = (a + b) / 2;
+            let mut best = None;
+            for d in 0..=(b - a) {
+                let candidates = [mid.checked_sub(d), mid.checked_add(d)];
+                for c in candidates.into_iter().flatten() {
+                    if c <= a || c >= b || unbalance(c) >= unbalance(m) {
+                        continue;
+                    }
+                    let increase = cost(a, c) + cost(c, b) - current;
+                    if spent + increase.max(0.0) <= budget {
+                        best = Some((c, increase));
+                        break;
+                    }
+                }
+                if best.is_some() || unbalance(mid.saturating_sub(d)) >= unbalance(m) {
+                    break;
+                }
+            }
+            if let Some((c, increase)) = best {
+                path[i] = c;
+                spent += increase.max(0.0);
+                moved = true;
+            }
+        }
+        if !moved {
+            break;
+        }
+    }
 }

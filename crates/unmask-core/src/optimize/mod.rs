@@ -7,7 +7,7 @@ use crate::num::Sum;
 use crate::schedule::Schedule;
 use crate::tol;
 use dp::layered_dp;
-use lagrangian::Search;
+use lagrangian::{Search, balance};
 
 /// Which algorithm computes the optimal schedule.
 ///
@@ -145,8 +145,10 @@ pub fn optimal_schedule(
         Method::Lagrangian => {
             let mut search = Search::new(z);
             let mut path = search.fixed_steps(steps);
-            search.balance(&mut path);
-            (path, search.probes, search.evaluations)
+            let (probes, evaluations) = (search.probes, search.evaluations);
+            drop(search);
+            balance(z, &mut path);
+            (path, probes, evaluations)
         }
         Method::DivideConquer => layered_dp(z, steps, true),
         Method::BruteForce => layered_dp(z, steps, false),
@@ -187,8 +189,10 @@ pub fn min_steps(curve: &InformationCurve, epsilon: f64) -> Result<Optimum, Opti
     // Optimal costs reached by different (tied) paths differ in the last bits; a target equal
     // to a frontier value must not miss it by rounding.
     let mut path = search.min_steps(epsilon + tol::ABS * curve.tc().max(1.0));
-    search.balance(&mut path);
-    Ok(finish(z, &path, search.probes, search.evaluations))
+    let (probes, evaluations) = (search.probes, search.evaluations);
+    drop(search);
+    balance(z, &mut path);
+    Ok(finish(z, &path, probes, evaluations))
 }
 
 /// The optimal expected KL `F_k` for every k in `steps`.

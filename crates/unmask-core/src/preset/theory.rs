@@ -46,10 +46,17 @@ fn geometric_steps(n: usize, zeta: usize) -> usize {
 /// # Ok::<(), unmask_core::preset::PresetError>(())
 /// ```
 pub fn tc_schedule(n: usize, zeta: usize) -> Result<Schedule, PresetError> {
-    Ok(schedule(tc_breakpoints(n, zeta)?).without_wasted())
+    check_zeta(n, zeta)?;
+    if zeta == 1 {
+        return Ok(schedule(vec![n]));
+    }
+    let mut decay = Decay::new(n, zeta);
+    let mut counts: Vec<usize> = decay.by_ref().collect();
+    counts.extend(std::iter::repeat_n(1, decay.remaining));
+    Ok(schedule(counts))
 }
 
-fn tc_breakpoints(n: usize, zeta: usize) -> Result<Vec<usize>, PresetError> {
+fn check_zeta(n: usize, zeta: usize) -> Result<(), PresetError> {
     check_n(n)?;
     if zeta == 0 {
         return Err(PresetError::BadInteger {
@@ -58,21 +65,72 @@ fn tc_breakpoints(n: usize, zeta: usize) -> Result<Vec<usize>, PresetError> {
             expected: "ζ ≥ 1",
         });
     }
-    if zeta == 1 {
-        return Ok(vec![n]);
+    Ok(())
+}
+
+/// The geometric phase shared by the TC and DTC schedules: from `R_0 = n` tokens, step i takes
+/// `⌊R_{i−1}/ζ⌋` of them (`R_i = R_{i−1} − ⌊R_{i−1}/ζ⌋`, which is both TC's
+/// `N_i = ⌊N_{i−1} + (n − N_{i−1})/ζ⌋` with `R = n − N` and DTC's `N'_i = ⌈N'_{i−1}(1 − 1/ζ)⌉`),
+/// for at most λ steps; what is left, `remaining`, goes in singletons.
+///
+/// Once fewer than ζ tokens remain every later geometric step is empty (the formula's zero
+/// steps, which the schedules drop), so the iteration stops there: the work is O(steps of the
+/// schedule), not O(λ) = O(ζ ln n), which is what lets `tc:steps=K` at n = 10⁷ be bisected over
+/// ζ in milliseconds.
+struct Decay {
+    zeta: usize,
+    left: usize,
+    remaining: usize,
+}
+
+impl Decay {
+    /// Requires ζ ≥ 2; ζ > n is all singletons (no geometric step).
+    fn new(n: usize, zeta: usize) -> Self {
+        let left = if zeta > n {
+            0
+        } else {
+            geometric_steps(n, zeta)
+        };
+        Decay {
+            zeta,
+            left,
+            remaining: n,
+        }
     }
-    if zeta > n {
-        return Ok(vec![1; n]);
+
+    /// Steps of the whole schedule (geometric then singletons), without building it.
+    ///
+    /// A run of equal geometric steps d = ⌊R/ζ⌋ lasts while R ≥ d·ζ, so it has
+    /// `⌊(R − d·ζ)/d⌋ + 1` steps and is counted in one go: O(distinct step sizes) work, a few
+    /// dozen at ζ near n, where the schedule has about n steps.
+    fn steps(mut self) -> usize {
+        let mut steps = 0;
+        while self.left > 0 {
+            let d = self.remaining / self.zeta;
+            if d == 0 {
+                break;
+            }
+            let run = ((self.remaining - d * self.zeta) / d + 1).min(self.left);
+            steps += run;
+            self.left -= run;
+            self.remaining -= run * d;
+        }
+        steps + self.remaining
     }
-    let mut counts = Vec::new();
-    let mut revealed = 0;
-    for _ in 0..geometric_steps(n, zeta) {
-        let next = revealed + (n - revealed) / zeta;
-        counts.push(next - revealed);
-        revealed = next;
+}
+
+impl Iterator for Decay {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        let step = self.remaining / self.zeta;
+        if self.left == 0 || step == 0 {
+            return None;
+        }
+        self.left -= 1;
+        self.remaining -= step;
+        Some(step)
     }
-    counts.extend(std::iter::repeat_n(1, n - revealed));
-    Ok(counts)
 }
 
 /// CCL Theorem 9's DTC schedule for a given ζ: small steps first, geometric growth (the mirror
@@ -96,22 +154,16 @@ fn tc_breakpoints(n: usize, zeta: usize) -> Result<Vec<usize>, PresetError> {
 /// # Ok::<(), unmask_core::preset::PresetError>(())
 /// ```
 pub fn dtc_schedule(n: usize, zeta: usize) -> Result<Schedule, PresetError> {
-    if zeta <= 1 || zeta > n {
-        return tc_schedule(n, zeta);
+    check_zeta(n, zeta)?;
+    if zeta == 1 {
+        return Ok(schedule(vec![n]));
     }
-    let mut remaining = vec![n];
-    let mut current = n;
-    for _ in 0..geometric_steps(n, zeta) {
-        current = (current * (zeta - 1)).div_ceil(zeta);
-        remaining.push(current);
-    }
-    while current > 0 {
-        current -= 1;
-        remaining.push(current);
-    }
-    remaining.reverse();
-    let counts = remaining.windows(2).map(|w| w[1] - w[0]).collect();
-    Ok(schedule(counts).without_wasted())
+    let mut decay = Decay::new(n, zeta);
+    let mut geometric: Vec<usize> = decay.by_ref().collect();
+    geometric.reverse();
+    let mut counts = vec![1; decay.remaining];
+    counts.extend(geometric);
+    Ok(schedule(counts))
 }
 
 /// The largest ζ whose TC (or DTC, with `dtc = true`) schedule has at most `steps` steps, and
@@ -147,14 +199,15 @@ pub fn theory_budget(n: usize, steps: usize, dtc: bool) -> Result<(Schedule, usi
     if steps == n {
         return Ok((build(n + 1)?, n + 1));
     }
-    let fits = |zeta: usize| -> Result<bool, PresetError> { Ok(build(zeta)?.steps() <= steps) };
-    if !fits(2)? {
+    // TC and DTC with the same ζ have the same number of steps (one is the other reversed).
+    let fits = |zeta: usize| Decay::new(n, zeta).steps() <= steps;
+    if !fits(2) {
         return Ok((build(1)?, 1));
     }
     let (mut lo, mut hi) = (2, steps + 1);
     while lo < hi {
         let mid = lo + (hi - lo).div_ceil(2);
-        if fits(mid)? {
+        if fits(mid) {
             lo = mid;
         } else {
             hi = mid - 1;
@@ -278,6 +331,63 @@ pub fn sqrt_rule(curve: &InformationCurve, steps: usize) -> Result<Schedule, Pre
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Theorem 9's formulas written out literally: λ geometric steps (zero steps included),
+    /// then singletons, zero steps dropped at the end.
+    fn literal(n: usize, zeta: usize, dtc: bool) -> Vec<usize> {
+        if zeta == 1 {
+            return vec![n];
+        }
+        if zeta > n {
+            return vec![1; n];
+        }
+        let mut breakpoints = vec![0];
+        let mut revealed = 0;
+        for _ in 0..geometric_steps(n, zeta) {
+            revealed += if dtc {
+                let left = n - revealed;
+                left - (left * (zeta - 1)).div_ceil(zeta)
+            } else {
+                (n - revealed) / zeta
+            };
+            breakpoints.push(revealed);
+        }
+        breakpoints.extend(revealed + 1..=n);
+        let mut counts: Vec<usize> = breakpoints.windows(2).map(|w| w[1] - w[0]).collect();
+        if dtc {
+            counts.reverse();
+        }
+        counts.retain(|&c| c > 0);
+        counts
+    }
+
+    #[test]
+    fn early_stop_builds_the_literal_schedules() {
+        for n in 1..=160 {
+            for zeta in 1..=n + 2 {
+                let tc = tc_schedule(n, zeta).unwrap();
+                let dtc = dtc_schedule(n, zeta).unwrap();
+                assert_eq!(
+                    tc.counts(),
+                    literal(n, zeta, false),
+                    "tc n = {n}, ζ = {zeta}"
+                );
+                assert_eq!(
+                    dtc.counts(),
+                    literal(n, zeta, true),
+                    "dtc n = {n}, ζ = {zeta}"
+                );
+                if zeta >= 2 {
+                    assert_eq!(Decay::new(n, zeta).steps(), tc.steps());
+                }
+            }
+        }
+        for (n, zeta) in [(1_000_003, 2), (1_000_003, 977), (1_000_003, 999_999)] {
+            let literal = literal(n, zeta, false);
+            assert_eq!(tc_schedule(n, zeta).unwrap().counts(), literal);
+            assert_eq!(Decay::new(n, zeta).steps(), literal.len());
+        }
+    }
 
     #[test]
     fn tc_vectors_from_design() {
