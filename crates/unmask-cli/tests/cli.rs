@@ -1323,9 +1323,15 @@ fn block_curves_from_families() {
     let plan = json(&["plan", "--blocks", &p, "--steps", "8"]);
     assert_eq!(plan["expected_kl"], 0.0);
     assert_eq!(plan["blocks"][2]["schedule"], serde_json::json!([8, 8]));
+    // An HMM has no closed form; a small one is enumerated, a large one refused with advice.
+    let hmm = json(&["curve", "--dist", "hmm:n=8,states=2,q=2", "--block", "4"]);
+    assert_eq!(hmm["curves"].as_array().unwrap().len(), 2);
     fails(
-        &["curve", "--dist", "hmm:n=8,states=2,q=2", "--block", "4"],
-        &["not yet hmm"],
+        &["curve", "--dist", "hmm:n=64,states=2,q=2", "--block", "8"],
+        &[
+            "hmm is neither",
+            "unmask estimate --dist hmm:n=64,states=2,q=2 --block 8",
+        ],
     );
     fails(
         &["curve", "--dist", "parity:n=10", "--block", "4"],

@@ -328,6 +328,90 @@ pub fn min_steps_blockwise(
     allocate(blocks, None, Some(epsilon))
 }
 
+/// Most `q^n · 2^L · n` digit reads [`BlockCurves::by_enumeration`] may spend (about a second).
+pub const BLOCK_ENUMERATION_BUDGET: f64 = 2e8;
+
+impl BlockCurves {
+    /// Exact block curves of any family small enough to enumerate (at most 2²⁰ outcomes and
+    /// [`BLOCK_ENUMERATION_BUDGET`] work): HMMs, mixtures and tables, which have no closed form.
+    ///
+    /// For block b with prefix P (the blocks before it) and members B,
+    ///
+    /// ```text
+    /// H̄_i = mean over i-subsets S ⊆ B of  H(X_{P ∪ S}) − H(X_P),
+    /// Z^(b)_j = H̄_1 + H̄_{j−1} − H̄_j,
+    /// ```
+    ///
+    /// the information curve of the block conditional on the prefix, averaged over prefixes,
+    /// with the later blocks marginalised out (`docs/theory.md` §9). Each entropy is a pass over
+    /// the law accumulating the marginal of P ∪ S in a dense table.
+    ///
+    /// None when the law is too large, or `block` does not divide n.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use unmask_core::{BlockCurves, DistSpec};
+    /// let spec = DistSpec::parse("parity:n=4")?;
+    /// let family = spec.build(None)?;
+    /// let blocks = BlockCurves::by_enumeration(&family, 2).unwrap();
+    /// // The first block is free; in the second, the last bit is the parity of the rest.
+    /// assert_eq!(blocks.curves()[0].z(), &[0.0, 0.0]);
+    /// assert!((blocks.curves()[1].z()[1] - std::f64::consts::LN_2).abs() < 1e-12);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn by_enumeration(family: &crate::Family, block: usize) -> Option<BlockCurves> {
+        let (n, q) = (
+            crate::Oracle::len(family),
+            crate::Oracle::vocab_size(family),
+        );
+        if block == 0 || !n.is_multiple_of(block) || block > 24 {
+            return None;
+        }
+        let outcomes = q.checked_pow(n as u32)?;
+        let work = outcomes as f64 * (1u64 << block) as f64 * n as f64;
+        if work > BLOCK_ENUMERATION_BUDGET {
+            return None;
+        }
+        let law = crate::exact_law(family)?;
+        let digit = |index: usize, i: usize| (index / q.pow((n - 1 - i) as u32)) % q;
+        let entropy = |set: &[usize]| -> f64 {
+            let mut marginal = vec![0.0; q.pow(set.len() as u32)];
+            for (index, &p) in law.iter().enumerate() {
+                if p > 0.0 {
+                    let key = set.iter().fold(0, |key, &i| key * q + digit(index, i));
+                    marginal[key] += p;
+                }
+            }
+            -crate::num::sum(marginal.iter().filter(|&&p| p > 0.0).map(|&p| p * p.ln()))
+        };
+        let curves = (0..n / block)
+            .map(|b| {
+                let prefix: Vec<usize> = (0..b * block).collect();
+                let h_prefix = entropy(&prefix);
+                let mut sums = vec![crate::num::Sum::default(); block + 1];
+                for mask in 0u32..(1 << block) {
+                    let mut set = prefix.clone();
+                    set.extend(
+                        (0..block)
+                            .filter(|k| mask >> k & 1 == 1)
+                            .map(|k| b * block + k),
+                    );
+                    sums[mask.count_ones() as usize].add(entropy(&set) - h_prefix);
+                }
+                let mean: Vec<f64> = (0..=block)
+                    .map(|i| sums[i].value() / crate::num::binomial(block, i))
+                    .collect();
+                let z = (1..=block)
+                    .map(|j| mean[1] + mean[j - 1] - mean[j])
+                    .collect();
+                InformationCurve::new(z).ok()
+            })
+            .collect::<Option<Vec<_>>>()?;
+        BlockCurves::new(curves).ok()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

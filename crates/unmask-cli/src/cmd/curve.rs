@@ -27,7 +27,8 @@ pub struct Args {
     #[arg(long, value_enum)]
     pub format: Option<CurveFormat>,
     /// The conditional block curves of a semi-autoregressive decoder with blocks of L tokens
-    /// (with --dist; closed forms for product, parity, repeat, mds and rs), printed or written
+    /// (with --dist; closed forms for product, parity, repeat, mds, rs and stay-or-move markov
+    /// chains, enumeration of the law for other small families), printed or written
     /// with --out in the block-curve format that `plan --blocks` and `eval --blocks` read.
     #[arg(long, value_name = "L", value_parser = crate::args::parse_steps, requires = "dist")]
     pub block: Option<usize>,
@@ -180,12 +181,18 @@ fn block_curves(
     if n == 0 || !n.is_multiple_of(block) {
         bail!("--block {block} must divide n = {n}");
     }
-    let blocks = dist.closed_block_curves(block).ok_or_else(|| {
-        anyhow::anyhow!(
-            "--dist {spec:?}: block curves are available exactly for product, parity, repeat, mds, rs and stay-or-move markov chains (not yet {})",
-            dist.name()
-        )
-    })?;
+    let blocks = match dist.closed_block_curves(block) {
+        Some(blocks) => blocks,
+        None => {
+            let family = io::build_family(&dist)?;
+            unmask_core::BlockCurves::by_enumeration(&family, block).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--dist {spec:?}: exact block curves come from the structure of product, parity, repeat, mds, rs and stay-or-move markov chains, or from enumerating the law when q^n · 2^L is small (at most 2^20 outcomes); {} is neither (estimate them with `unmask estimate --dist {spec} --block {block}`)",
+                    dist.name()
+                )
+            })?
+        }
+    };
     let bytes = unmask_io::write_block_curves(&blocks, unit);
     if let Some(path) = &args.out {
         io::write_atomic(path, &bytes)?;
