@@ -79,6 +79,18 @@ def test_same_numbers_as_cli(dist):
         assert mine["schedule"].tolist() == theirs["schedule"]
         for key in ("steps", "expected_kl", "ratio_to_optimal", "steps_to_match_optimal"):
             assert mine[key] == theirs[key], key
+    assert cmp["speedup"] == doc["speedup"]
+    # Chosen presets, the speed-up headline and step ranges agree with the CLI too.
+    cmp = unmask.compare(curve, 6, presets=["LLaDA", "cosine"])
+    doc = cli("compare", "--dist", dist, "--steps", "6", "--presets", "llada,cosine")
+    assert [r["name"] for r in cmp["rows"]] == [r["name"] for r in doc["rows"]]
+    assert [r["name"] for r in doc["rows"]] == ["uniform", "cosine", "optimal"]
+    front = unmask.frontier(curve, steps=[1, 4, 7, 8], presets=["sqrt"], budget=8)
+    doc = cli("frontier", "--dist", dist, "--steps", "1..8:3", "--presets", "sqrt", "--budget", "8")
+    assert front["points"] == doc["points"] and front["presets"] == doc["presets"]
+    assert front["speedup"] == doc["speedup"] and front["speedup"]["steps"] == 8
+    with pytest.raises(ValueError, match="did you mean"):
+        unmask.compare(curve, 6, presets=["cosin"])
 
 
 def test_json_round_trip_and_cli_files():

@@ -93,6 +93,8 @@ pub struct Loaded {
     pub source: String,
     /// What `--repair` changed, when it was given.
     pub repair: Option<Repair>,
+    /// The measured positions of a sparse curve file (empty for full curves and families).
+    pub measured: Vec<usize>,
 }
 
 impl Loaded {
@@ -127,16 +129,19 @@ impl Input {
     /// Reads the curve from `--curve` or builds it from `--dist`.
     pub fn load(&self, unit: Unit) -> anyhow::Result<Loaded> {
         if self.blocks.is_some() {
-            anyhow::bail!("--blocks works with eval and plan; give --curve or --dist here");
+            anyhow::bail!(
+                "--blocks works with eval, plan, compare and frontier; give --curve or --dist here"
+            );
         }
         match (&self.curve, &self.dist) {
             (Some(path), _) => {
-                let (curve, repair) = crate::io::read_curve(path, unit, self.repair)
+                let read = crate::io::read_curve_full(path, unit, self.repair)
                     .with_context(|| format!("reading curve from {}", path.display()))?;
                 Ok(Loaded {
-                    curve,
+                    curve: read.curve,
                     source: path.display().to_string(),
-                    repair,
+                    repair: read.repair,
+                    measured: read.measured,
                 })
             }
             (None, Some(spec)) => {
@@ -150,6 +155,7 @@ impl Input {
                     curve,
                     source,
                     repair: None,
+                    measured: Vec::new(),
                 })
             }
             (None, None) => anyhow::bail!("give a curve with --curve PATH or --dist SPEC"),
@@ -180,9 +186,73 @@ pub fn parse_steps(s: &str) -> Result<usize, String> {
     }
 }
 
+/// A parsed `--steps LIST` (one argument holding many counts).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepList(pub Vec<usize>);
+
+/// [`parse_step_list`] for clap.
+pub fn step_list(s: &str) -> Result<StepList, String> {
+    parse_step_list(s).map(StepList)
+}
+
+/// A list of step counts: numbers and ranges, comma-separated. `a..b` is every count from a to
+/// b; `a..b:s` is a, a + s, a + 2s, … and b itself (so the last count is always drawn). The
+/// result is sorted and without repeats.
+///
+/// ```text
+/// 1,2,4..6      → 1, 2, 4, 5, 6
+/// 1..256:64     → 1, 65, 129, 193, 256
+/// ```
+pub fn parse_step_list(s: &str) -> Result<Vec<usize>, String> {
+    const MAX: usize = 100_000;
+    let mut steps = Vec::new();
+    for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let Some((from, rest)) = item.split_once("..") else {
+            steps.push(parse_steps(item)?);
+            continue;
+        };
+        let (to, stride) = match rest.split_once(':') {
+            Some((to, stride)) => (
+                to,
+                parse_steps(stride).map_err(|e| format!("{item:?}: stride {e}"))?,
+            ),
+            None => (rest, 1),
+        };
+        let (from, to) = (parse_steps(from)?, parse_steps(to)?);
+        if to < from {
+            return Err(format!("{item:?}: the range ends before it starts"));
+        }
+        if (to - from) / stride + 2 > MAX {
+            return Err(format!("{item:?}: more than {MAX} step counts"));
+        }
+        steps.extend((from..=to).step_by(stride));
+        steps.push(to);
+    }
+    if steps.is_empty() {
+        return Err(format!("{s:?} lists no step counts"));
+    }
+    steps.sort_unstable();
+    steps.dedup();
+    Ok(steps)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn step_lists() {
+        assert_eq!(parse_step_list("1,2,4..6").unwrap(), vec![1, 2, 4, 5, 6]);
+        assert_eq!(
+            parse_step_list("1..256:64").unwrap(),
+            vec![1, 65, 129, 193, 256]
+        );
+        assert_eq!(parse_step_list("8, 1..3").unwrap(), vec![1, 2, 3, 8]);
+        assert_eq!(parse_step_list("1..64").unwrap().len(), 64);
+        for bad in ["", "0", "5..2", "1..x", "1..9:0", "1..1000000000"] {
+            assert!(parse_step_list(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn numbers() {

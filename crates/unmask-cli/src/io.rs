@@ -16,15 +16,24 @@ pub fn read_curve(
     csv_unit: Unit,
     repair: bool,
 ) -> anyhow::Result<(InformationCurve, Option<Repair>)> {
+    read_curve_full(path, csv_unit, repair).map(|r| (r.curve, r.repair))
+}
+
+/// As [`read_curve`], with the unit the file was written in and its measured positions.
+pub fn read_curve_full(
+    path: &Path,
+    csv_unit: Unit,
+    repair: bool,
+) -> anyhow::Result<unmask_io::ReadCurve> {
     let text = fs::read_to_string(path)?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let format = unmask_io::Format::guess(name, &text);
-    unmask_io::read_curve(&text, format, csv_unit, repair, &crate::args::budget()).map_err(|e| {
-        match e {
+    unmask_io::read_curve_full(&text, format, csv_unit, repair, &crate::args::budget()).map_err(
+        |e| match e {
             unmask_io::CurveFileError::Budget(b) => crate::args::over_budget(b),
             other => other.into(),
-        }
-    })
+        },
+    )
 }
 
 /// Reads and prices the file a `--dist` spec names (tables, transition matrices), if any.

@@ -978,7 +978,7 @@ fn resource_policy_refuses_up_front() {
     let big = tmp("huge-values.json");
     std::fs::write(&big, r#"{"unit":"nats","z":[0,0,1e308,1e308,1e308]}"#).unwrap();
     let sparse = tmp("huge-n.csv");
-    std::fs::write(&sparse, "200000000,1\n").unwrap();
+    std::fs::write(&sparse, "300000000,1\n").unwrap();
     let (big, sparse) = (big.display().to_string(), sparse.display().to_string());
     let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
         (
@@ -1076,7 +1076,7 @@ fn resource_policy_refuses_up_front() {
         ),
         (
             vec!["plan", "--curve", &sparse, "--steps", "4"],
-            vec!["n = 200000000", "memory"],
+            vec!["n = 300000000", "memory"],
         ),
         (
             vec!["curve", "--dist", "logfactor:n=2,eps=1e-17"],
@@ -1113,8 +1113,8 @@ fn resource_policy_refuses_up_front() {
             vec!["mdlm:steps=1000", "operations"],
         ),
         (
-            vec!["compare", "--dist", "parity:n=1000000", "--steps", "16"],
-            vec!["n = 1000000", "operations"],
+            vec!["compare", "--dist", "parity:n=100000000", "--steps", "16"],
+            vec!["n = 100000000", "memory"],
         ),
     ];
     for (args, needles) in &cases {
@@ -1185,7 +1185,10 @@ fn blockwise_eval_and_plan() {
         &["eval", "--blocks", &p, "--schedule", "3,2,3,4"],
         &["crosses the end of block 1"],
     );
-    fails(&["curve", "--blocks", &p], &["eval and plan"]);
+    fails(
+        &["curve", "--blocks", &p],
+        &["eval, plan, compare and frontier"],
+    );
     fails(&["plan", "--blocks", &p, "--steps", "2"], &["out of range"]);
     let bad = tmp("blocks_bad.json");
     std::fs::write(&bad, r#"{"unit": "nats", "block": 3, "curves": [[0, 1]]}"#).unwrap();
@@ -1545,5 +1548,163 @@ fn loss_csv_files() {
             "2",
         ],
         &["line 1", "\"step,value\""],
+    );
+}
+
+/// `frontier` opens with the speed-up at its budget, takes step ranges and a preset list, and
+/// with `--blocks` draws the block-wise decoders; its plots mark the budget, honest zeros,
+/// measured points and block boundaries in a legend strip of their own.
+#[test]
+fn frontier_headline_presets_ranges_and_plots() {
+    let (code, text, err) = unmask(&[
+        "frontier",
+        "--dist",
+        "logfactor:n=1024,eps=0.1",
+        "--steps",
+        "1..64:16",
+        "--presets",
+        "llada,Cosine",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let first = text.lines().next().unwrap();
+    assert!(
+        first.starts_with("optimal reaches LLaDA's (uniform) error at 64 steps in "),
+        "{first}"
+    );
+    assert!(
+        text.contains("steps     optimal    uniform     cosine"),
+        "{text}"
+    );
+    assert!(text.contains("(expected KL = the KL over the whole sequence"));
+    let doc = json(&[
+        "frontier",
+        "--dist",
+        "logfactor:n=1024,eps=0.1",
+        "--steps",
+        "1..64:16",
+        "--presets",
+        "llada,cosine",
+        "--budget",
+        "32",
+    ]);
+    let steps: Vec<u64> = doc["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["steps"].as_u64().unwrap())
+        .collect();
+    assert_eq!(steps, vec![1, 17, 33, 49, 64]);
+    assert_eq!(doc["speedup"]["steps"], 32);
+    // The headline equals plan --epsilon at LLaDA's error, from the compare row.
+    let cmp = json(&[
+        "compare",
+        "--dist",
+        "logfactor:n=1024,eps=0.1",
+        "--steps",
+        "32",
+    ]);
+    assert_eq!(doc["speedup"], cmp["speedup"]);
+    let uniform = cmp["rows"][0]["expected_kl"].as_f64().unwrap().to_string();
+    let plan = json(&[
+        "plan",
+        "--dist",
+        "logfactor:n=1024,eps=0.1",
+        "--epsilon",
+        &uniform,
+    ]);
+    assert_eq!(doc["speedup"]["optimal_steps"], plan["steps"]);
+    fails(
+        &["frontier", "--dist", "parity:n=8", "--presets", "cosin"],
+        &["did you mean \"cosine\""],
+    );
+    fails(
+        &["frontier", "--dist", "parity:n=8", "--steps", "5..2"],
+        &["ends before it starts"],
+    );
+    // compare --presets keeps the optimum as the reference row.
+    let cmp = json(&[
+        "compare",
+        "--dist",
+        "parity:n=64",
+        "--steps",
+        "8",
+        "--presets",
+        "maskgit",
+    ]);
+    let names: Vec<&str> = cmp["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["cosine", "optimal"]);
+
+    // Plots: budget line, zeros as markers with a "0" label, the legend in its own strip.
+    let svg = tmp("frontier_parity.svg");
+    let (code, _, err) = unmask(&[
+        "compare",
+        "--dist",
+        "parity:n=64",
+        "--steps",
+        "8",
+        "--plot",
+        &svg.display().to_string(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let drawn = std::fs::read_to_string(&svg).unwrap();
+    for needle in ["budget K = 8", "exactly 0", ">0<", "Z (information curve)"] {
+        assert!(
+            drawn
+                .replace(['\n', ' '], "")
+                .contains(&needle.replace(' ', "")),
+            "{needle}"
+        );
+    }
+    // Block-wise: the table and the boundaries every L tokens.
+    let blocks = tmp("frontier_blocks.json");
+    let b = blocks.display().to_string();
+    let (code, _, err) = unmask(&[
+        "curve",
+        "--dist",
+        "markov:n=256,q=8,stay=0.9",
+        "--block",
+        "32",
+        "--out",
+        &b,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (code, text, err) = unmask(&["frontier", "--blocks", &b]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        text.starts_with("The optimal allocation matches LLaDA's equal split at 64 steps"),
+        "{text}"
+    );
+    let doc = json(&["frontier", "--blocks", &b, "--steps", "8,12,64"]);
+    let llada = &doc["series"][1];
+    assert_eq!(llada["name"], "llada");
+    assert!(
+        llada["points"][1]["expected_kl"].is_null(),
+        "12 steps do not split over 8 blocks"
+    );
+    let optimal = doc["series"][0]["points"][2]["expected_kl"]
+        .as_f64()
+        .unwrap();
+    let llada64 = llada["points"][2]["expected_kl"].as_f64().unwrap();
+    assert!(optimal < llada64);
+    let plan = json(&["plan", "--blocks", &b, "--steps", "64"]);
+    assert!((plan["expected_kl"].as_f64().unwrap() - optimal).abs() < 1e-12 * optimal);
+    let svg = tmp("frontier_blocks.svg");
+    let (code, _, err) = unmask(&[
+        "frontier",
+        "--blocks",
+        &b,
+        "--plot",
+        &svg.display().to_string(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        std::fs::read_to_string(&svg)
+            .unwrap()
+            .contains("block boundaries (every 32 tokens)")
     );
 }

@@ -127,6 +127,21 @@ impl BlockCurves {
         self.curves.iter().map(InformationCurve::len).sum()
     }
 
+    /// The common block length L when every block has the same length.
+    pub fn uniform_block_len(&self) -> Option<usize> {
+        let l = self.curves[0].len();
+        self.curves.iter().all(|c| c.len() == l).then_some(l)
+    }
+
+    /// The block curves end to end (`Z^(1)_1..Z^(1)_L, Z^(2)_1..`, nats), as a block-wise
+    /// decoder's plot draws them: each block's left-endpoint area is its expected KL.
+    pub fn concatenated(&self) -> Vec<f64> {
+        self.curves
+            .iter()
+            .flat_map(|c| c.z().iter().copied())
+            .collect()
+    }
+
     /// Always false: every block holds at least one token.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

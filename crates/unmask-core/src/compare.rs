@@ -59,6 +59,52 @@ impl Baseline {
         order
     }
 
+    /// The preset named `name`: a row name of [`Baseline::ALL`] (`uniform`, `dream`, `cosine`,
+    /// `pow:p=P` for any P > 0, `tc`, `dtc`, `sqrt`, `optimal`) or an alias (`llada` for
+    /// uniform, `maskgit` for cosine), in any case.
+    ///
+    /// # Errors
+    ///
+    /// A message naming the unknown preset, the valid names and the nearest one.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use unmask_core::Baseline;
+    /// assert_eq!(Baseline::parse("LLaDA")?, Baseline::Uniform);
+    /// assert_eq!(Baseline::parse("pow:p=3")?, Baseline::Pow(3.0));
+    /// assert!(Baseline::parse("cosin").unwrap_err().contains("did you mean \"cosine\""));
+    /// # Ok::<(), String>(())
+    /// ```
+    pub fn parse(name: &str) -> Result<Baseline, String> {
+        const NAMES: [&str; 10] = [
+            "uniform", "llada", "dream", "cosine", "maskgit", "pow:p=", "tc", "dtc", "sqrt",
+            "optimal",
+        ];
+        let lower = name.trim().to_ascii_lowercase();
+        if let Some(p) = lower.strip_prefix("pow:p=") {
+            return match p.parse::<f64>() {
+                Ok(p) if p.is_finite() && p > 0.0 => Ok(Baseline::Pow(p)),
+                _ => Err(format!("preset {name:?}: p must be a finite number > 0")),
+            };
+        }
+        Ok(match lower.as_str() {
+            "uniform" | "llada" => Baseline::Uniform,
+            "dream" => Baseline::Dream,
+            "cosine" | "maskgit" => Baseline::Cosine,
+            "tc" => Baseline::Tc,
+            "dtc" => Baseline::Dtc,
+            "sqrt" => Baseline::Sqrt,
+            "optimal" => Baseline::Optimal,
+            _ => {
+                return Err(format!(
+                    "unknown preset {name:?} (expected one of uniform, llada, dream, cosine, maskgit, pow:p=P, tc, dtc, sqrt, optimal){}",
+                    crate::spec::did_you_mean(&lower, &NAMES)
+                ));
+            }
+        })
+    }
+
     /// The row name (`uniform`, `pow:p=0.5`, …).
     pub fn name(&self) -> String {
         match self {
@@ -166,8 +212,67 @@ pub struct Comparison {
     pub steps: usize,
     /// The optimal expected KL at K (nats).
     pub optimal_kl: f64,
-    /// One row per baseline, in [`Baseline::ALL`] order.
+    /// One row per requested baseline, in the order asked ([`Baseline::ALL`] for [`compare`]),
+    /// the optimum last.
     pub rows: Vec<Row>,
+    /// What the optimum saves against LLaDA's schedule at K.
+    pub speedup: Speedup,
+}
+
+/// The headline figure: the fewest steps with which the optimal schedule is as good as LLaDA's
+/// (the uniform preset) with `steps`.
+///
+/// # Example
+///
+/// ```
+/// use unmask_core::{speedup, DistSpec};
+/// let c = DistSpec::parse("logfactor:n=1024,eps=0.1")?.closed_curve().unwrap();
+/// let s = speedup(&c, 64)?;
+/// assert!(s.optimal_steps < 64);
+/// assert_eq!(s.ratio(), 64.0 / s.optimal_steps as f64);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Speedup {
+    /// LLaDA's step count K.
+    pub steps: usize,
+    /// LLaDA's expected KL with K steps (nats).
+    pub uniform_kl: f64,
+    /// The optimum's fewest steps at that error.
+    pub optimal_steps: usize,
+}
+
+impl Speedup {
+    /// `K / optimal_steps`: how many times fewer forward passes.
+    pub fn ratio(&self) -> f64 {
+        self.steps as f64 / self.optimal_steps.max(1) as f64
+    }
+
+    /// The sentence the text reports open with.
+    pub fn sentence(&self) -> String {
+        format!(
+            "optimal reaches LLaDA's (uniform) error at {} steps in {} steps: {:.2}× fewer forward passes",
+            self.steps,
+            self.optimal_steps,
+            self.ratio()
+        )
+    }
+}
+
+/// [`Speedup`] at `steps` on `curve`.
+///
+/// # Errors
+///
+/// [`SpecError`] when `steps` is 0 or above n.
+pub fn speedup(curve: &InformationCurve, steps: usize) -> Result<Speedup, SpecError> {
+    let uniform_kl =
+        expected_kl(curve, &Baseline::Uniform.build(curve, steps)?).expect("built for this curve");
+    let optimal_steps = optimize::min_steps(curve, uniform_kl)?.schedule.steps();
+    Ok(Speedup {
+        steps,
+        uniform_kl,
+        optimal_steps,
+    })
 }
 
 /// Compares every [`Baseline`] at `steps` on `curve`.
@@ -206,12 +311,33 @@ pub struct Comparison {
 /// a bisection finds the boundary, which is exact when the preset's error is non-increasing in K'
 /// (as it is for every preset on smooth curves) and costs O(log n) evaluations instead of O(n).
 pub fn compare(curve: &InformationCurve, steps: usize) -> Result<Comparison, SpecError> {
+    compare_presets(curve, steps, &Baseline::ALL)
+}
+
+/// [`compare`] for the chosen `presets` only (in their order, duplicates dropped); the
+/// optimum, the reference of every row, is always the last row.
+///
+/// # Errors
+///
+/// [`SpecError`] when `steps` is 0 or above n.
+pub fn compare_presets(
+    curve: &InformationCurve,
+    steps: usize,
+    presets: &[Baseline],
+) -> Result<Comparison, SpecError> {
+    let mut chosen: Vec<Baseline> = Vec::new();
+    for &b in presets {
+        if b != Baseline::Optimal && !chosen.contains(&b) {
+            chosen.push(b);
+        }
+    }
+    chosen.push(Baseline::Optimal);
     let optimum = optimize::optimal_schedule(curve, steps, Method::Lagrangian)?;
     let target = optimum.expected_kl;
     let fewest = optimize::min_steps(curve, target)?.schedule.steps();
     let scan = Scan::new(curve, target);
     // Rows are independent; at large n each searches O(log n) builds of O(n) counts.
-    let rows = Baseline::ALL
+    let rows = chosen
         .par_iter()
         .map(|&baseline| {
             let schedule = if baseline == Baseline::Optimal {
@@ -237,6 +363,7 @@ pub fn compare(curve: &InformationCurve, steps: usize) -> Result<Comparison, Spe
         steps,
         optimal_kl: target,
         rows,
+        speedup: speedup(curve, steps)?,
     })
 }
 
@@ -385,21 +512,7 @@ pub fn compare_blockwise(
             n: blocks.len(),
         });
     }
-    let per = steps / m;
-    let mut rows = Vec::new();
-    for (name, preset) in [("llada", "llada"), ("cosine", "cosine")] {
-        let schedules = blocks
-            .curves()
-            .iter()
-            .map(|c| {
-                ScheduleSpec::parse(&format!("{preset}:steps={per}"), crate::Unit::Nats)?
-                    .build(c.len(), Some(c))
-                    .map(|b| b.schedule)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let (total, per_block) = crate::blockwise_expected_kl(blocks, &schedules)?;
-        rows.push((name, schedules, per_block, total));
-    }
+    let mut rows = equal_splits(blocks, steps)?;
     let best = crate::optimal_blockwise(blocks, steps)?;
     rows.push(("optimal", best.schedules, best.per_block, best.expected_kl));
     rows.into_iter()
@@ -414,6 +527,76 @@ pub fn compare_blockwise(
             })
         })
         .collect()
+}
+
+/// A block-wise decoder: name, one schedule per block, each block's error and the total.
+type BlockDecoder = (&'static str, Vec<Schedule>, Vec<f64>, f64);
+
+/// LLaDA's and MaskGIT's counts with K/m steps in every block (K a multiple of m).
+fn equal_splits(
+    blocks: &crate::BlockCurves,
+    steps: usize,
+) -> Result<Vec<BlockDecoder>, BlockCompareError> {
+    let per = steps / blocks.blocks();
+    let mut rows = Vec::new();
+    for (name, preset) in [("llada", "llada"), ("cosine", "cosine")] {
+        let schedules = blocks
+            .curves()
+            .iter()
+            .map(|c| {
+                ScheduleSpec::parse(&format!("{preset}:steps={per}"), crate::Unit::Nats)?
+                    .build(c.len(), Some(c))
+                    .map(|b| b.schedule)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let (total, per_block) = crate::blockwise_expected_kl(blocks, &schedules)?;
+        rows.push((name, schedules, per_block, total));
+    }
+    Ok(rows)
+}
+
+/// A named frontier: (K, expected KL in nats, None where the decoder is undefined at K).
+pub type NamedFrontier = (&'static str, Vec<(usize, Option<f64>)>);
+
+/// The block-wise frontiers: at each K of `grid`, the optimal allocation's expected KL and
+/// LLaDA's and cosine's equal splits (None where K is not a multiple of the number of blocks).
+/// Series in the order `optimal`, `llada`, `cosine`; errors in nats.
+///
+/// # Errors
+///
+/// [`BlockCompareError::Split`] for a K of 0 or above n; the optimiser's errors.
+pub fn blockwise_frontier(
+    blocks: &crate::BlockCurves,
+    grid: &[usize],
+) -> Result<Vec<NamedFrontier>, BlockCompareError> {
+    let (m, n) = (blocks.blocks(), blocks.len());
+    let mut series: Vec<NamedFrontier> = ["optimal", "llada", "cosine"]
+        .into_iter()
+        .map(|name| (name, Vec::new()))
+        .collect();
+    for &k in grid {
+        if k == 0 || k > n {
+            return Err(BlockCompareError::Split {
+                steps: k,
+                blocks: m,
+                n,
+            });
+        }
+        let best = crate::optimal_blockwise(blocks, k)?;
+        series[0].1.push((k, Some(best.expected_kl)));
+        let split = if k >= m && k.is_multiple_of(m) {
+            equal_splits(blocks, k)?
+                .into_iter()
+                .map(|r| Some(r.3))
+                .collect()
+        } else {
+            vec![None, None]
+        };
+        for (s, v) in series[1..].iter_mut().zip(split) {
+            s.1.push((k, v));
+        }
+    }
+    Ok(series)
 }
 
 /// Work of [`compare`] on a curve of n tokens, for the [resource policy](crate::budget): about

@@ -73,8 +73,9 @@ pub use blockwise::{
     optimal_blockwise,
 };
 pub use compare::{
-    Baseline, BlockCompareError, BlockRow, Comparison, Row, SCAN_LIMIT, compare, compare_blockwise,
-    compare_cost, frontier_cost, preset_frontier,
+    Baseline, BlockCompareError, BlockRow, Comparison, Row, SCAN_LIMIT, Speedup,
+    blockwise_frontier, compare, compare_blockwise, compare_cost, compare_presets, frontier_cost,
+    preset_frontier, speedup,
 };
 pub use curve::{CurveError, InformationCurve, Repair, Unit, UnitError};
 pub use dist::{

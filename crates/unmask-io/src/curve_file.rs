@@ -350,11 +350,45 @@ pub fn read_curve_in(
     repair: bool,
     budget: &Budget,
 ) -> Result<(InformationCurve, Option<Repair>, Unit), CurveFileError> {
+    read_curve_full(text, format, csv_unit, repair, budget).map(|r| (r.curve, r.repair, r.unit))
+}
+
+/// Everything [`read_curve_full`] learns from a curve file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadCurve {
+    /// The curve (nats).
+    pub curve: InformationCurve,
+    /// What repairing changed, when it was asked for or implied (sparse points, losses).
+    pub repair: Option<Repair>,
+    /// The unit the file's values were written in.
+    pub unit: Unit,
+    /// The positions j (1-based) actually measured, for sparse files (points, or losses at
+    /// t revealed tokens, which give Z_{t+1}); empty for a full curve.
+    pub measured: Vec<usize>,
+}
+
+/// As [`read_curve_in`], also returning which positions were measured.
+///
+/// # Errors
+///
+/// As [`read_curve`].
+pub fn read_curve_full(
+    text: &str,
+    format: Format,
+    csv_unit: Unit,
+    repair: bool,
+    budget: &Budget,
+) -> Result<ReadCurve, CurveFileError> {
     let (raw, unit) = match format {
         Format::Json => parse_json(text)?,
         Format::Csv => (parse_csv(text)?, csv_unit),
     };
     budget.check_curve_len(raw.len())?;
+    let measured = match &raw {
+        RawCurve::Points { points, .. } => points.iter().map(|p| p.0).collect(),
+        RawCurve::Losses { losses, .. } => losses.iter().map(|p| p.0 + 1).collect(),
+        RawCurve::Z(_) | RawCurve::Entropy(_) => Vec::new(),
+    };
     let nats = |v: Vec<f64>| -> Vec<f64> { v.into_iter().map(|x| unit.to_nats(x)).collect() };
     let built = match raw {
         RawCurve::Z(z) if repair => InformationCurve::repair(nats(z)).map(|(c, r)| (c, Some(r))),
@@ -396,7 +430,12 @@ pub fn read_curve_in(
         }
     };
     let (curve, repair) = built?;
-    Ok((curve, repair, unit))
+    Ok(ReadCurve {
+        curve,
+        repair,
+        unit,
+        measured,
+    })
 }
 
 /// Version of the JSON documents unmask writes (`"schema_version"`).

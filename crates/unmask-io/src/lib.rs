@@ -46,8 +46,8 @@ mod shard;
 pub use block_file::{BlockFileError, read_block_curves, write_block_curves};
 pub use curve_csv::parse_csv;
 pub use curve_file::{
-    CurveFileError, Format, RawCurve, SCHEMA_VERSION, parse_json, read_curve, read_curve_in,
-    write_curve,
+    CurveFileError, Format, RawCurve, ReadCurve, SCHEMA_VERSION, parse_json, read_curve,
+    read_curve_full, read_curve_in, write_curve,
 };
 pub use dist_file::{DistFileError, read_dist_file};
 pub use report::{

@@ -29,6 +29,31 @@ pub struct Series {
     pub points: Vec<Point>,
 }
 
+/// The headline of `compare` and `frontier`: [`unmask_core::Speedup`] in a unit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpeedupReport {
+    /// LLaDA's (uniform) step count K.
+    pub steps: usize,
+    /// LLaDA's expected KL with K steps.
+    pub uniform_expected_kl: f64,
+    /// The optimum's fewest steps at that error.
+    pub optimal_steps: usize,
+    /// `steps / optimal_steps`.
+    pub ratio: f64,
+}
+
+impl SpeedupReport {
+    /// The figure in `unit`.
+    pub fn new(s: &unmask_core::Speedup, unit: Unit) -> Self {
+        SpeedupReport {
+            steps: s.steps,
+            uniform_expected_kl: unit.from_nats(s.uniform_kl),
+            optimal_steps: s.optimal_steps,
+            ratio: s.ratio(),
+        }
+    }
+}
+
 /// `unmask frontier --json`, Python `frontier(curve, steps)`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FrontierReport {
@@ -40,50 +65,50 @@ pub struct FrontierReport {
     pub unit: &'static str,
     /// The optimum.
     pub points: Vec<Point>,
-    /// Every other preset, in [`Baseline::frontier_order`].
+    /// The other presets asked for ([`Baseline::frontier_order`] by default).
     pub presets: Vec<Series>,
+    /// What the optimum saves against LLaDA at the budget.
+    pub speedup: SpeedupReport,
 }
 
 impl FrontierReport {
-    /// The report of frontiers already computed in nats (`series[0]` the optimum, then the
-    /// presets), converted to `unit`.
-    pub fn from_nats(n: usize, unit: Unit, series: &[(String, Vec<(usize, f64)>)]) -> Self {
-        let convert = |points: &[(usize, f64)]| -> Vec<Point> {
-            points
-                .iter()
-                .map(|&(steps, kl)| Point {
-                    steps,
-                    expected_kl: unit.from_nats(kl),
-                })
-                .collect()
+    /// This report, computed in nats, with its errors in `unit`.
+    pub fn in_unit(mut self, unit: Unit) -> Self {
+        debug_assert_eq!(self.unit, Unit::Nats.name());
+        let convert = |points: &mut Vec<Point>| {
+            for p in points {
+                p.expected_kl = unit.from_nats(p.expected_kl);
+            }
         };
-        FrontierReport {
-            schema_version: SCHEMA_VERSION,
-            n,
-            unit: unit.name(),
-            points: series.first().map_or_else(Vec::new, |s| convert(&s.1)),
-            presets: series
-                .iter()
-                .skip(1)
-                .map(|(name, points)| Series {
-                    name: name.clone(),
-                    points: convert(points),
-                })
-                .collect(),
+        convert(&mut self.points);
+        for s in &mut self.presets {
+            convert(&mut s.points);
         }
+        self.speedup.uniform_expected_kl = unit.from_nats(self.speedup.uniform_expected_kl);
+        self.unit = unit.name();
+        self
     }
 
-    /// The optimal and preset frontiers of `curve` at the step counts of `grid`.
+    /// The optimal frontier and the frontiers of `presets` (the optimum, listed or not, comes
+    /// first, as `points`) at the step counts of `grid`, with the speed-up at `budget`.
     ///
     /// # Errors
     ///
-    /// A [`SpecError`] when a step count is 0 or above n.
+    /// A [`SpecError`] when a step count or the budget is 0 or above n.
     pub fn compute(
         curve: &InformationCurve,
         unit: Unit,
         grid: &[usize],
+        presets: &[Baseline],
+        budget: usize,
     ) -> Result<Self, SpecError> {
-        let mut series = preset_frontier(curve, grid, &Baseline::frontier_order())?
+        let mut order = vec![Baseline::Optimal];
+        for &b in presets {
+            if !order.contains(&b) {
+                order.push(b);
+            }
+        }
+        let mut series = preset_frontier(curve, grid, &order)?
             .into_iter()
             .map(|(b, points)| Series {
                 name: b.name(),
@@ -102,6 +127,7 @@ impl FrontierReport {
             unit: unit.name(),
             points: optimal.points,
             presets: series.collect(),
+            speedup: SpeedupReport::new(&unmask_core::speedup(curve, budget)?, unit),
         })
     }
 }
@@ -138,6 +164,8 @@ pub struct CompareReport {
     pub optimal_kl: f64,
     /// Every preset, the optimum last.
     pub rows: Vec<CompareRow>,
+    /// What the optimum saves against LLaDA at the budget.
+    pub speedup: SpeedupReport,
 }
 
 impl CompareReport {
@@ -161,6 +189,7 @@ impl CompareReport {
                     steps_to_match_optimal: r.steps_to_match_optimal,
                 })
                 .collect(),
+            speedup: SpeedupReport::new(&cmp.speedup, unit),
         }
     }
 }

@@ -487,30 +487,56 @@ fn schedule<'py>(
     Ok(counts_array(py, &built.schedule))
 }
 
-/// Optimal expected KL against the number of steps (default 1, 2, 4, …, n), and each preset's:
-/// {n, unit, points, presets} like `unmask frontier --json`.
+/// Preset names as `unmask compare --presets` reads them (None: every preset).
+fn baselines(presets: Option<Vec<String>>) -> PyResult<Vec<unmask_core::Baseline>> {
+    match presets {
+        None => Ok(unmask_core::Baseline::ALL.to_vec()),
+        Some(names) => names
+            .iter()
+            .map(|n| unmask_core::Baseline::parse(n).map_err(PyValueError::new_err))
+            .collect(),
+    }
+}
+
+/// Optimal expected KL against the number of steps (default 1, 2, 4, …, n), and the presets'
+/// (default all; names as in `unmask frontier --presets`), with the speed-up at `budget`
+/// (default min(64, n)): {n, unit, points, presets, speedup} like `unmask frontier --json`.
 #[pyfunction]
-#[pyo3(signature = (curve, steps = None))]
+#[pyo3(signature = (curve, steps = None, presets = None, budget = None))]
 fn frontier<'py>(
     py: Python<'py>,
     curve: &Curve,
     steps: Option<Vec<usize>>,
+    presets: Option<Vec<String>>,
+    budget: Option<usize>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let inner = &curve.inner;
     let grid = steps.unwrap_or_else(|| default_frontier_steps(inner.len()));
+    let order = match presets {
+        None => unmask_core::Baseline::frontier_order(),
+        some => baselines(some)?,
+    };
+    let budget = budget.unwrap_or(64.min(inner.len()));
     let report = py
-        .detach(|| unmask_io::FrontierReport::compute(inner, curve.unit, &grid))
+        .detach(|| unmask_io::FrontierReport::compute(inner, curve.unit, &grid, &order, budget))
         .map_err(value_error)?;
     report_dict(py, report)
 }
 
-/// Every preset at a step budget against the optimum: {n, unit, steps, optimal_kl, rows} like
-/// `unmask compare --json`.
+/// The presets (default all; names as in `unmask compare --presets`) at a step budget against
+/// the optimum: {n, unit, steps, optimal_kl, rows, speedup} like `unmask compare --json`.
 #[pyfunction]
-fn compare<'py>(py: Python<'py>, curve: &Curve, steps: usize) -> PyResult<Bound<'py, PyDict>> {
+#[pyo3(signature = (curve, steps, presets = None))]
+fn compare<'py>(
+    py: Python<'py>,
+    curve: &Curve,
+    steps: usize,
+    presets: Option<Vec<String>>,
+) -> PyResult<Bound<'py, PyDict>> {
     let inner = &curve.inner;
+    let order = baselines(presets)?;
     let cmp = py
-        .detach(|| unmask_core::compare(inner, steps))
+        .detach(|| unmask_core::compare_presets(inner, steps, &order))
         .map_err(value_error)?;
     report_dict(
         py,

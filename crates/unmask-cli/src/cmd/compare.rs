@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use unmask_core::{Unit, compare, default_frontier_steps};
+use unmask_core::{Unit, compare_presets, default_frontier_steps};
 
 use crate::args::{Input, Output, parse_steps};
 use crate::plot;
@@ -18,6 +18,10 @@ pub struct Args {
     /// The step budget K (1 ≤ K ≤ n).
     #[arg(long, value_name = "K", value_parser = parse_steps, allow_negative_numbers = true)]
     pub steps: usize,
+    /// The presets to compare with the optimum, comma-separated (uniform or llada, dream,
+    /// cosine, pow:p=P, tc, dtc, sqrt; default all). The optimum is always the last row.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = unmask_core::Baseline::parse)]
+    pub presets: Vec<unmask_core::Baseline>,
     /// Write an SVG plot: the curve with the optimal step approximation, and every preset's
     /// E-KL against steps.
     #[arg(long, value_name = "FILE.svg")]
@@ -43,13 +47,31 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
             unmask_core::compare_cost(curve.len()) + report,
         )
         .map_err(crate::args::over_budget)?;
-    let cmp = compare(curve, args.steps)?;
+    let presets = if args.presets.is_empty() {
+        unmask_core::Baseline::ALL.to_vec()
+    } else {
+        args.presets.clone()
+    };
+    let cmp = compare_presets(curve, args.steps, &presets)?;
     if let Some(path) = &args.plot {
         let grid = default_frontier_steps(curve.len());
-        let series = plot::series(curve, &grid, false)?;
+        let series = plot::series(curve, &grid, &presets)?;
         let optimal = &cmp.rows.last().expect("rows").schedule;
         let title = format!("{} steps: presets against the optimum", args.steps);
-        plot::write(path, curve, unit, Some(optimal), &series, &title)?;
+        let marks = plot::Marks {
+            budget: Some(args.steps),
+            measured: loaded.measured.clone(),
+            block: None,
+        };
+        plot::write(
+            path,
+            curve.z(),
+            unit,
+            Some(optimal),
+            &series,
+            &title,
+            &marks,
+        )?;
     }
     if args.output.json {
         let doc = unmask_io::CompareReport::new(curve.len(), unit, args.steps, &cmp);
@@ -57,21 +79,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         return Ok(());
     }
     // The speed-up first: the optimum's fewest steps at LLaDA's (uniform's) error at K.
-    if let Some(uniform) = cmp
-        .rows
-        .iter()
-        .find(|r| r.baseline == unmask_core::Baseline::Uniform)
-    {
-        let fewest = unmask_core::min_steps(curve, uniform.expected_kl)?
-            .schedule
-            .steps();
-        writeln!(
-            out,
-            "optimal reaches LLaDA's (uniform) error at {} steps in {fewest} steps: {:.2}× fewer forward passes",
-            args.steps,
-            args.steps as f64 / fewest.max(1) as f64
-        )?;
-    }
+    writeln!(out, "{}", cmp.speedup.sentence())?;
     writeln!(
         out,
         "{}, budget {} steps",
@@ -150,5 +158,6 @@ fn blockwise(
         ]);
     }
     write!(out, "{}", t.render())?;
+    writeln!(out, "{}", report::MEANING)?;
     Ok(())
 }

@@ -55,6 +55,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
                 .expect("built-in families have closed forms"),
             source: dist.to_string(),
             repair: None,
+            measured: Vec::new(),
         };
         let curve = &loaded.curve;
         let steps = args.steps.min(curve.len());
@@ -62,10 +63,22 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         let cmp = compare(curve, steps)?;
         if let Some(dir) = &args.out {
             let grid = default_frontier_steps(curve.len());
-            let series = plot::series(curve, &grid, false)?;
+            let series = plot::series(curve, &grid, &unmask_core::Baseline::frontier_order())?;
             let path = dir.join(format!("{name}.svg"));
             let title = format!("{spec}: optimal {steps} steps");
-            plot::write(&path, curve, unit, Some(&best.schedule), &series, &title)?;
+            let marks = plot::Marks {
+                budget: Some(steps),
+                ..plot::Marks::default()
+            };
+            plot::write(
+                &path,
+                curve.z(),
+                unit,
+                Some(&best.schedule),
+                &series,
+                &title,
+                &marks,
+            )?;
         }
         if args.output.json {
             let mut doc = report::curve_json(&loaded, unit);

@@ -2,10 +2,10 @@
 
 use std::path::PathBuf;
 
-use unmask_core::{Unit, default_frontier_steps};
+use unmask_core::{Baseline, Unit, default_frontier_steps};
 
-use crate::args::{Input, Output, parse_steps};
-use crate::plot::{self};
+use crate::args::{Input, Output, StepList, parse_steps, step_list};
+use crate::plot::{self, Marks};
 use crate::report::{self, Table, num};
 
 /// The optimal frontier.
@@ -15,9 +15,19 @@ pub struct Args {
     pub input: Input,
     #[command(flatten)]
     pub output: Output,
-    /// Step counts to evaluate, comma-separated (default 1, 2, 4, …, n).
-    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_steps)]
-    pub steps: Vec<usize>,
+    /// Step counts to evaluate: numbers and ranges, comma-separated (`1..64`, `1..256:8` = 1,
+    /// 9, …, 249 and 256; default 1, 2, 4, …, n; with --blocks m, 2m, 4m, …, n).
+    #[arg(long, value_name = "LIST", value_parser = step_list)]
+    pub steps: Option<StepList>,
+    /// The presets drawn beside the optimum, comma-separated (uniform or llada, dream, cosine,
+    /// pow:p=P, tc, dtc, sqrt; default all).
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = Baseline::parse)]
+    pub presets: Vec<Baseline>,
+    /// The budget K of the headline (how few steps the optimum needs for LLaDA's error with
+    /// K), marked on the plot (default 64, or n when n < 64; with --blocks the largest
+    /// multiple of the number of blocks up to that).
+    #[arg(long, value_name = "K", value_parser = parse_steps)]
+    pub budget: Option<usize>,
     /// Write an SVG plot of the curve and of E-KL against steps (log scale).
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
@@ -25,48 +35,183 @@ pub struct Args {
 
 pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let unit = Unit::from(args.output.unit);
+    if let Some((blocks, source)) = args.input.load_blocks()? {
+        return blockwise(&args, unit, &blocks, &source, out);
+    }
     let loaded = args.input.load(unit)?;
     let curve = &loaded.curve;
     let n = curve.len();
-    let grid = if args.steps.is_empty() {
-        default_frontier_steps(n)
-    } else {
-        args.steps.clone()
-    };
+    let grid = args
+        .steps
+        .clone()
+        .map_or_else(|| default_frontier_steps(n), |s| s.0);
     if let Some(&bad) = grid.iter().find(|&&k| k > n) {
         anyhow::bail!("--steps: {bad} exceeds n = {n}");
     }
+    let budget = args.budget.unwrap_or(64.min(n));
+    if budget > n {
+        anyhow::bail!("--budget {budget} exceeds n = {n}");
+    }
+    let presets = if args.presets.is_empty() {
+        Baseline::frontier_order()
+    } else {
+        args.presets.clone()
+    };
     crate::args::budget()
         .check(
             format!("the frontier of n = {n} at {} step counts", grid.len()),
-            unmask_core::frontier_cost(n, grid.len()),
+            unmask_core::frontier_cost(n, grid.len() * presets.len().div_ceil(4)),
         )
         .map_err(crate::args::over_budget)?;
-    let all = plot::series(curve, &grid, false)?;
+    let doc = unmask_io::FrontierReport::compute(curve, Unit::Nats, &grid, &presets, budget)?;
     if let Some(path) = &args.plot {
-        plot::write(path, curve, unit, None, &all, "expected KL against steps")?;
-    }
-    let u = |x: f64| unit.from_nats(x);
-    if args.output.json {
-        let series: Vec<(String, Vec<(usize, f64)>)> = all
-            .iter()
-            .map(|s| (s.name.clone(), s.points.clone()))
+        let series: Vec<plot::Series> = std::iter::once(("optimal".to_string(), &doc.points))
+            .chain(doc.presets.iter().map(|s| (s.name.clone(), &s.points)))
+            .map(|(name, points)| plot::Series {
+                name,
+                points: points
+                    .iter()
+                    .map(|p| (p.steps, Some(p.expected_kl)))
+                    .collect(),
+            })
             .collect();
-        let doc = unmask_io::FrontierReport::from_nats(n, unit, &series);
-        report::print_json(out, &serde_json::to_value(doc)?)?;
+        let marks = Marks {
+            budget: Some(budget),
+            measured: loaded.measured.clone(),
+            block: None,
+        };
+        plot::write(
+            path,
+            curve.z(),
+            unit,
+            None,
+            &series,
+            "expected KL against steps",
+            &marks,
+        )?;
+    }
+    let doc = doc.in_unit(unit);
+    if args.output.json {
+        report::print_json(out, &serde_json::to_value(&doc)?)?;
         return Ok(());
     }
+    let speedup = unmask_core::Speedup {
+        steps: doc.speedup.steps,
+        uniform_kl: unit.to_nats(doc.speedup.uniform_expected_kl),
+        optimal_steps: doc.speedup.optimal_steps,
+    };
+    writeln!(out, "{}", speedup.sentence())?;
     writeln!(out, "{}; expected KL in {unit}", loaded.describe(unit))?;
     let headers: Vec<String> = std::iter::once("steps".to_string())
-        .chain(all.iter().map(|s| s.name.clone()))
+        .chain(std::iter::once("optimal".to_string()))
+        .chain(doc.presets.iter().map(|s| s.name.clone()))
         .collect();
     let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
     let mut t = Table::new(&header_refs);
     for (i, &k) in grid.iter().enumerate() {
-        let mut row = vec![k.to_string()];
-        row.extend(all.iter().map(|s| num(u(s.points[i].1))));
+        let mut row = vec![k.to_string(), num(doc.points[i].expected_kl)];
+        row.extend(doc.presets.iter().map(|s| num(s.points[i].expected_kl)));
         t.row(row);
     }
     write!(out, "{}", t.render())?;
+    writeln!(out, "{}", report::MEANING)?;
+    Ok(())
+}
+
+/// `--blocks`: the optimal allocation's frontier beside LLaDA's and cosine's equal splits.
+fn blockwise(
+    args: &Args,
+    unit: Unit,
+    blocks: &unmask_core::BlockCurves,
+    source: &str,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let (n, m) = (blocks.len(), blocks.blocks());
+    if !args.presets.is_empty() {
+        anyhow::bail!(
+            "--presets does not apply with --blocks (the block-wise decoders are llada, cosine and the optimal allocation)"
+        );
+    }
+    let grid = args.steps.clone().map(|s| s.0).unwrap_or_else(|| {
+        let mut g: Vec<usize> = std::iter::successors(Some(m), |k| Some(k * 2))
+            .take_while(|&k| k < n)
+            .collect();
+        g.push(n);
+        g
+    });
+    let budget = args.budget.unwrap_or((64.min(n) / m).max(1) * m);
+    let cmp = unmask_core::compare_blockwise(blocks, budget).context("--budget")?;
+    let series = unmask_core::blockwise_frontier(blocks, &grid).context("--steps")?;
+    let u = |x: f64| unit.from_nats(x);
+    if let Some(path) = &args.plot {
+        let flat = blocks.concatenated();
+        let optimal = unmask_core::optimal_blockwise(blocks, budget)?;
+        let lines: Vec<plot::Series> = series
+            .iter()
+            .map(|(name, points)| plot::Series {
+                name: (*name).to_string(),
+                points: points.clone(),
+            })
+            .collect();
+        let marks = Marks {
+            budget: Some(budget),
+            measured: Vec::new(),
+            block: blocks.uniform_block_len(),
+        };
+        plot::write(
+            path,
+            &flat,
+            unit,
+            Some(&optimal.flat()),
+            &lines,
+            &format!("{m} blocks: the optimal allocation against equal splits"),
+            &marks,
+        )?;
+    }
+    let llada = &cmp[0];
+    let saved = budget.saturating_sub(llada.steps_to_match);
+    if args.output.json {
+        let doc = serde_json::json!({
+            "schema_version": unmask_io::SCHEMA_VERSION,
+            "n": n,
+            "unit": unit.name(),
+            "source": source,
+            "blocks": m,
+            "budget": budget,
+            "steps_saved_vs_llada": saved,
+            "series": series.iter().map(|(name, points)| serde_json::json!({
+                "name": name,
+                "points": points.iter().map(|&(k, v)| serde_json::json!({
+                    "steps": k,
+                    "expected_kl": v.map(u),
+                })).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        });
+        return report::print_json(out, &doc);
+    }
+    writeln!(
+        out,
+        "The optimal allocation matches LLaDA's equal split at {budget} steps ({} {unit}) in {} steps: {saved} fewer forward passes ({:.2}×).",
+        num(u(llada.expected_kl)),
+        llada.steps_to_match,
+        budget as f64 / llada.steps_to_match.max(1) as f64
+    )?;
+    writeln!(
+        out,
+        "blocks {source} ({m} blocks, n = {n}); expected KL in {unit} (—: K not a multiple of {m})"
+    )?;
+    let mut t = Table::new(&["steps", "optimal", "llada", "cosine"]);
+    for (i, &k) in grid.iter().enumerate() {
+        let mut row = vec![k.to_string()];
+        row.extend(
+            series
+                .iter()
+                .map(|(_, points)| points[i].1.map_or_else(|| "—".to_string(), |v| num(u(v)))),
+        );
+        t.row(row);
+    }
+    write!(out, "{}", t.render())?;
+    writeln!(out, "{}", report::MEANING)?;
     Ok(())
 }

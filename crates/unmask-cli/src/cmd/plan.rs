@@ -87,13 +87,26 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let schedule = &optimum.schedule;
     if let Some(path) = &args.plot {
         let grid = default_frontier_steps(curve.len());
-        let series = plot::series(curve, &grid, true)?;
+        let series = plot::series(curve, &grid, &[unmask_core::Baseline::Uniform])?;
         let title = format!(
             "optimal {} steps: E-KL {} {unit}",
             schedule.steps(),
             num(unit.from_nats(optimum.expected_kl))
         );
-        plot::write(path, curve, unit, Some(schedule), &series, &title)?;
+        let marks = plot::Marks {
+            budget: Some(schedule.steps()),
+            measured: loaded.measured.clone(),
+            block: None,
+        };
+        plot::write(
+            path,
+            curve.z(),
+            unit,
+            Some(schedule),
+            &series,
+            &title,
+            &marks,
+        )?;
     }
     if args.output.json {
         let target = match (args.steps, args.epsilon) {

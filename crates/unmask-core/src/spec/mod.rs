@@ -131,7 +131,7 @@ pub enum SpecError {
 
 /// `; did you mean "x"?` for the valid word closest to `given` (at most two edits, or a third
 /// of its length), else nothing.
-fn did_you_mean(given: &str, valid: &[&str]) -> String {
+pub(crate) fn did_you_mean(given: &str, valid: &[&str]) -> String {
     let given = given.to_ascii_lowercase();
     let distance = |a: &str, b: &str| -> usize {
         let b: Vec<char> = b.chars().collect();
