@@ -186,6 +186,81 @@ pub fn curve_text(loaded: &Loaded, unit: Unit) -> String {
     }
     s
 }
+/// What the reports of plan, eval, compare and frontier say about their input beside the
+/// figures: the repair of a noisy curve, and what a schedule's error cannot see past the last
+/// measured point of a sparse one.
+pub struct InputNotes {
+    repair: Option<unmask_core::Repair>,
+    tail: Option<unmask_core::UnmeasuredTail>,
+}
+
+impl InputNotes {
+    /// The notes for `schedule` (the one reported: the plan, the evaluated schedule, the
+    /// optimum at the budget) on the loaded curve.
+    pub fn new(loaded: &Loaded, schedule: Option<&unmask_core::Schedule>) -> Self {
+        let tail = schedule.and_then(|s| {
+            unmask_core::unmeasured_tail(&loaded.curve, &loaded.measured, s)
+                .ok()
+                .flatten()
+        });
+        InputNotes {
+            repair: loaded.repair,
+            tail,
+        }
+    }
+
+    /// Adds `repair` and `unmeasured_tail` to a JSON report (only when there is something to
+    /// say, so full exact curves keep their fields).
+    pub fn add_to(&self, doc: &mut serde_json::Value, unit: Unit) {
+        let Some(map) = doc.as_object_mut() else {
+            return;
+        };
+        if let Some(r) = self.repair {
+            map.insert(
+                "repair".into(),
+                json!({"max_correction": unit.from_nats(r.max_correction), "at_j": r.at_j}),
+            );
+        }
+        if let Some(t) = self.tail {
+            map.insert(
+                "unmeasured_tail".into(),
+                json!({
+                    "measured_through": t.measured_through,
+                    "tokens": t.tokens,
+                    "steps": t.steps,
+                    "expected_kl_flat": unit.from_nats(t.expected_kl_flat),
+                    "expected_kl_linear": unit.from_nats(t.expected_kl_linear),
+                }),
+            );
+        }
+    }
+
+    /// The same as lines of text (empty when there is nothing to say).
+    pub fn text(&self, n: usize, unit: Unit) -> String {
+        let mut s = String::new();
+        if let Some(r) = self.repair {
+            s.push_str(&format!(
+                "repaired: largest correction {} at Z_{}\n",
+                num(unit.from_nats(r.max_correction)),
+                r.at_j
+            ));
+        }
+        if let Some(t) = self.tail.filter(|t| t.steps > 0) {
+            s.push_str(&format!(
+                "warning: Z is measured up to j = {} of n = {n}; past it the curve is held flat, so the {} step(s) revealing the last {} tokens look free there. \
+                 Were Z to keep rising at its last measured slope, this schedule's expected KL would be {} {unit} instead of {}. \
+                 Measure a point at j = n (all but one token revealed) to remove the doubt.\n",
+                t.measured_through,
+                t.steps,
+                t.tokens,
+                num(unit.from_nats(t.expected_kl_linear)),
+                num(unit.from_nats(t.expected_kl_flat)),
+            ));
+        }
+        s
+    }
+}
+
 /// JSON has no infinities: log-probabilities of impossible outputs become null.
 pub fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)

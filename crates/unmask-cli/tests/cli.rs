@@ -1708,3 +1708,73 @@ fn frontier_headline_presets_ranges_and_plots() {
             .contains("block boundaries (every 32 tokens)")
     );
 }
+
+/// Sparse curves are never silently held flat, and repairs are reported alike: plan, eval,
+/// compare and frontier say in text and JSON what the schedule's error cannot see past the
+/// last measured point, and what `--repair` changed.
+#[test]
+fn unmeasured_tails_and_repairs_are_reported_everywhere() {
+    let sparse = tmp("tail_points.json");
+    std::fs::write(
+        &sparse,
+        r#"{"unit": "nats", "n": 64, "points": [[8, 0.5], [16, 0.9], [32, 1.3]]}"#,
+    )
+    .unwrap();
+    let p = sparse.display().to_string();
+    let noisy = data("noisy.json");
+    for args in [
+        vec!["plan", "--steps", "4"],
+        vec!["eval", "--schedule", "uniform:steps=4"],
+        vec!["compare", "--steps", "4"],
+        vec!["frontier", "--budget", "4"],
+    ] {
+        let mut with = args.clone();
+        with.extend(["--curve", p.as_str()]);
+        let (code, text, err) = unmask(&with);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            text.contains("warning: Z is measured up to j = 32 of n = 64"),
+            "{args:?}: {text}"
+        );
+        let doc = json(&with);
+        let tail = &doc["unmeasured_tail"];
+        assert_eq!(tail["measured_through"], 32, "{args:?}");
+        assert_eq!(tail["tokens"], 32);
+        // Rising on at the last slope (0.4 over 16 tokens) can only add error.
+        assert!(tail["expected_kl_linear"].as_f64() >= tail["expected_kl_flat"].as_f64());
+        let mut repaired = args.clone();
+        repaired.extend(["--curve", noisy.as_str(), "--repair"]);
+        let (code, text, err) = unmask(&repaired);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            text.contains("repaired: largest correction 0.05 at Z_2"),
+            "{args:?}"
+        );
+        let doc = json(&repaired);
+        assert_eq!(doc["repair"]["at_j"], 2, "{args:?}");
+        assert!(doc.get("unmeasured_tail").is_none());
+    }
+    // The plan's last step spans the unmeasured half: the linear reading costs far more.
+    let plan = json(&["plan", "--curve", &p, "--steps", "4"]);
+    let tail = &plan["unmeasured_tail"];
+    assert_eq!(tail["steps"], 1);
+    assert!(
+        tail["expected_kl_linear"].as_f64().unwrap()
+            > 3.0 * tail["expected_kl_flat"].as_f64().unwrap()
+    );
+    // A point at j = n removes the warning.
+    let full = tmp("tail_points_full.json");
+    std::fs::write(
+        &full,
+        r#"{"unit": "nats", "n": 64, "points": [[8, 0.5], [16, 0.9], [32, 1.3], [64, 1.6]]}"#,
+    )
+    .unwrap();
+    let (_, text, _) = unmask(&[
+        "plan",
+        "--curve",
+        &full.display().to_string(),
+        "--steps",
+        "4",
+    ]);
+    assert!(!text.contains("warning"), "{text}");
+}

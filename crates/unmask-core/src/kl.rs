@@ -202,6 +202,95 @@ pub fn theorem9_max_steps(n: usize, estimate: f64, epsilon: f64) -> f64 {
     2.0 + (1.0 + (n as f64).ln()) * (1.0 + (estimate / epsilon).ceil())
 }
 
+/// What a schedule's expected KL cannot see past the last measured point of a sparse curve.
+///
+/// A curve built from points measured up to `j = J < n` is held flat after `J` (no information
+/// is invented), so steps that reveal tokens past `J` look free there. This reports how many
+/// steps and tokens lie in that unmeasured tail, the expected KL as computed (flat tail), and
+/// the expected KL under a stated alternative: Z keeps rising past `J` at the slope of its last
+/// measured segment (linear extrapolation; points at `j = n` remove the question).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct UnmeasuredTail {
+    /// The last measured position J.
+    pub measured_through: usize,
+    /// Tokens past J (n − J).
+    pub tokens: usize,
+    /// Steps that reveal at least one of them.
+    pub steps: usize,
+    /// Expected KL with the tail held flat (what the reports show), nats.
+    pub expected_kl_flat: f64,
+    /// Expected KL with the tail extended at the last measured slope, nats.
+    pub expected_kl_linear: f64,
+}
+
+/// [`UnmeasuredTail`] of `schedule` on a curve measured at the positions `measured` (1-based
+/// j, any order); None when the curve is measured at j = n (or nothing is listed).
+///
+/// # Errors
+///
+/// [`LengthMismatch`] when the schedule does not fit the curve.
+///
+/// # Example
+///
+/// ```
+/// use unmask_core::{unmeasured_tail, InformationCurve, Schedule};
+/// // Measured at j = 2 and 4 of 8: Z rises 0.5 per token, then is held flat at 1.5.
+/// let c = InformationCurve::from_points(8, &[(2, 0.5), (4, 1.5)])?;
+/// let s = Schedule::from_counts(vec![4, 4])?;
+/// let tail = unmeasured_tail(&c, &[2, 4], &s)?.unwrap();
+/// assert_eq!((tail.measured_through, tail.tokens, tail.steps), (4, 4, 1));
+/// assert_eq!(tail.expected_kl_flat, 3.0);   // first step 0 + 0.5 + 1 + 1.5, the flat second 0
+/// // Rising on at 0.5 per token, the second step would add 0 + 0.5 + 1 + 1.5.
+/// assert_eq!(tail.expected_kl_linear, 6.0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn unmeasured_tail(
+    curve: &InformationCurve,
+    measured: &[usize],
+    schedule: &Schedule,
+) -> Result<Option<UnmeasuredTail>, LengthMismatch> {
+    let n = curve.len();
+    let flat = expected_kl(curve, schedule)?;
+    let Some(&last) = measured.iter().filter(|&&j| j <= n).max() else {
+        return Ok(None);
+    };
+    if last >= n {
+        return Ok(None);
+    }
+    let z = curve.z();
+    // The segment before J: from the previous measured point (or the implied Z_1 = 0).
+    let previous = measured
+        .iter()
+        .copied()
+        .filter(|&j| j < last)
+        .max()
+        .unwrap_or(1);
+    let slope = if last > previous {
+        (z[last - 1] - z[previous - 1]) / (last - previous) as f64
+    } else {
+        0.0
+    };
+    let extended: Vec<f64> = (1..=n)
+        .map(|j| {
+            if j <= last {
+                z[j - 1]
+            } else {
+                z[last - 1] + slope * (j - last) as f64
+            }
+        })
+        .collect();
+    let linear_curve =
+        InformationCurve::new(extended).expect("a monotone curve extended at a slope ≥ 0");
+    let steps = schedule.blocks().filter(|&(a, c)| a + c > last).count();
+    Ok(Some(UnmeasuredTail {
+        measured_through: last,
+        tokens: n - last,
+        steps,
+        expected_kl_flat: flat,
+        expected_kl_linear: expected_kl(&linear_curve, schedule)?,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::float_cmp)]

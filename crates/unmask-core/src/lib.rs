@@ -87,7 +87,8 @@ pub use estimate::{
     estimation_order, grid as estimation_grid,
 };
 pub use kl::{
-    LengthMismatch, StepCost, expected_kl, li_cai_bound, smax_bound, step_costs, theorem9_max_steps,
+    LengthMismatch, StepCost, UnmeasuredTail, expected_kl, li_cai_bound, smax_bound, step_costs,
+    theorem9_max_steps, unmeasured_tail,
 };
 pub use optimize::{
     FrontierPoint, Method, OptimizeError, Optimum, default_frontier_steps, frontier, min_steps,

@@ -73,9 +73,16 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
             &marks,
         )?;
     }
+    let notes = report::InputNotes::new(&loaded, cmp.rows.last().map(|r| &r.schedule));
     if args.output.json {
-        let doc = unmask_io::CompareReport::new(curve.len(), unit, args.steps, &cmp);
-        report::print_json(out, &serde_json::to_value(doc)?)?;
+        let mut doc = serde_json::to_value(unmask_io::CompareReport::new(
+            curve.len(),
+            unit,
+            args.steps,
+            &cmp,
+        ))?;
+        notes.add_to(&mut doc, unit);
+        report::print_json(out, &doc)?;
         return Ok(());
     }
     // The speed-up first: the optimum's fewest steps at LLaDA's (uniform's) error at K.
@@ -86,6 +93,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         loaded.describe(unit),
         args.steps
     )?;
+    write!(out, "{}", notes.text(curve.len(), unit))?;
     write!(out, "{}", report::comparison_table(&cmp, unit))?;
     writeln!(out, "{}", report::MEANING)?;
     Ok(())

@@ -49,6 +49,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let li_cai = li_cai_bound(curve, schedule)?;
     let smax = smax_bound(curve, schedule)?;
     let u = |x: f64| unit.from_nats(x);
+    let notes = report::InputNotes::new(&loaded, Some(schedule));
     if args.output.json {
         let doc = unmask_io::EvalReport {
             schema_version: unmask_io::SCHEMA_VERSION,
@@ -76,10 +77,13 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
                     .map(|g| unmask_io::GuaranteeReport::new(&g, curve, unit)),
             },
         };
-        report::print_json(out, &serde_json::to_value(doc)?)?;
+        let mut doc = serde_json::to_value(doc)?;
+        notes.add_to(&mut doc, unit);
+        report::print_json(out, &doc)?;
         return Ok(());
     }
     writeln!(out, "{}, schedule {}", loaded.describe(unit), args.schedule)?;
+    write!(out, "{}", notes.text(curve.len(), unit))?;
     writeln!(out, "counts: {}", report::counts(schedule))?;
     writeln!(
         out,

@@ -91,8 +91,13 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         )?;
     }
     let doc = doc.in_unit(unit);
+    // The tail note is about the optimum at the budget, the schedule the headline stands on.
+    let at_budget = unmask_core::optimal_schedule(curve, budget, unmask_core::Method::Lagrangian)?;
+    let notes = report::InputNotes::new(&loaded, Some(&at_budget.schedule));
     if args.output.json {
-        report::print_json(out, &serde_json::to_value(&doc)?)?;
+        let mut value = serde_json::to_value(&doc)?;
+        notes.add_to(&mut value, unit);
+        report::print_json(out, &value)?;
         return Ok(());
     }
     let speedup = unmask_core::Speedup {
@@ -102,6 +107,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     };
     writeln!(out, "{}", speedup.sentence())?;
     writeln!(out, "{}; expected KL in {unit}", loaded.describe(unit))?;
+    write!(out, "{}", notes.text(n, unit))?;
     let headers: Vec<String> = std::iter::once("steps".to_string())
         .chain(std::iter::once("optimal".to_string()))
         .chain(doc.presets.iter().map(|s| s.name.clone()))

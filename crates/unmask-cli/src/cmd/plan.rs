@@ -85,6 +85,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         (None, None) => anyhow::bail!("give --steps K or --epsilon E"),
     };
     let schedule = &optimum.schedule;
+    let notes = report::InputNotes::new(&loaded, Some(schedule));
     if let Some(path) = &args.plot {
         let grid = default_frontier_steps(curve.len());
         let series = plot::series(curve, &grid, &[unmask_core::Baseline::Uniform])?;
@@ -113,11 +114,18 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
             (Some(k), _) => unmask_io::PlanTarget::Steps(k),
             (_, e) => unmask_io::PlanTarget::Epsilon(e.unwrap_or_default()),
         };
-        let doc = unmask_io::PlanReport::new(curve.len(), unit, target, &optimum);
-        report::print_json(out, &serde_json::to_value(doc)?)?;
+        let mut doc = serde_json::to_value(unmask_io::PlanReport::new(
+            curve.len(),
+            unit,
+            target,
+            &optimum,
+        ))?;
+        notes.add_to(&mut doc, unit);
+        report::print_json(out, &doc)?;
         return Ok(());
     }
     writeln!(out, "{}", loaded.describe(unit))?;
+    write!(out, "{}", notes.text(curve.len(), unit))?;
     match args.epsilon {
         Some(e) => writeln!(
             out,
