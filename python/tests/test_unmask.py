@@ -307,7 +307,7 @@ def test_loss_csv_plan_equals_python_exactly(tmp_path):
     """A model's masked losses as a CSV (`t,loss`, `# n = 256`) → the CLI's plan, and the same
     numbers through Curve.from_masked_losses → optimal_schedule: identical."""
     path = tmp_path / "losses.csv"
-    path.write_text("# n = 256\nt,loss\n0,2.10\n64,1.62\n128,1.41\n192,1.30\n255,1.26\n")
+    path.write_text("# unit = nats\n# n = 256\nt,loss\n0,2.10\n64,1.62\n128,1.41\n192,1.30\n255,1.26\n")
     binary = os.environ.get("UNMASK_BIN", str(ROOT / "target" / "debug" / "unmask"))
     out = subprocess.run([binary, "plan", "--curve", str(path), "--steps", "32", "--json"],
                          capture_output=True, text=True, check=True)

@@ -27,8 +27,9 @@ pub fn over_budget(e: unmask_core::budget::OverBudget) -> anyhow::Error {
 /// Where the information curve comes from.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Input {
-    /// Curve file: JSON {"unit", "z" | "entropy" | "n"+"points"} or CSV (one column Z_1..Z_n,
-    /// or two columns j,Z_j for a sparse curve; CSV values are read in --unit).
+    /// Curve file: JSON {"unit", "z" | "entropy" | "n"+"points" | "n"+"losses"} or CSV (one
+    /// column Z_1..Z_n, two columns j,Z_j for a sparse curve, or t,loss / mask_ratio,loss with
+    /// "# n = N"); a CSV states its unit in a "# unit = nats" line, or with --curve-unit.
     #[arg(
         long,
         value_name = "PATH",
@@ -48,6 +49,11 @@ pub struct Input {
     /// L, "curves": [[Z^(1)_1..Z^(1)_L], …]} or {"unit", "block": L, "blocks": m, "z": [..]}.
     #[arg(long, value_name = "PATH", conflicts_with = "curve")]
     pub blocks: Option<PathBuf>,
+
+    /// The unit of a CSV curve file that has no "# unit = …" line (independent of --unit,
+    /// the unit of the output). A CSV with neither is refused: a unit is never guessed.
+    #[arg(long, value_enum, value_name = "UNIT")]
+    pub curve_unit: Option<UnitArg>,
 
     /// Project a noisy curve onto the valid set (Z_1 = 0, non-negative, non-decreasing) by
     /// isotonic regression instead of rejecting it; the largest correction is reported.
@@ -126,8 +132,17 @@ impl Input {
         Ok(Some((blocks, path.display().to_string())))
     }
 
+    /// The length a `--dist` spec declares, known before anything is built (None for files),
+    /// so that a command can price its own work up front.
+    pub fn declared_len(&self) -> Option<usize> {
+        self.dist
+            .as_deref()
+            .and_then(|spec| DistSpec::parse(spec).ok())
+            .and_then(|d| d.len())
+    }
+
     /// Reads the curve from `--curve` or builds it from `--dist`.
-    pub fn load(&self, unit: Unit) -> anyhow::Result<Loaded> {
+    pub fn load(&self) -> anyhow::Result<Loaded> {
         if self.blocks.is_some() {
             anyhow::bail!(
                 "--blocks works with eval, plan, compare and frontier; give --curve or --dist here"
@@ -135,8 +150,9 @@ impl Input {
         }
         match (&self.curve, &self.dist) {
             (Some(path), _) => {
-                let read = crate::io::read_curve_full(path, unit, self.repair)
-                    .with_context(|| format!("reading curve from {}", path.display()))?;
+                let read =
+                    crate::io::read_curve_full(path, self.curve_unit.map(Unit::from), self.repair)
+                        .with_context(|| format!("reading curve from {}", path.display()))?;
                 Ok(Loaded {
                     curve: read.curve,
                     source: path.display().to_string(),

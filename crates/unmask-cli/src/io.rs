@@ -13,7 +13,7 @@ use unmask_core::{DistSpec, Family, FileData, InformationCurve, Oracle, Repair, 
 /// `repair`, projects it onto the valid set instead.
 pub fn read_curve(
     path: &Path,
-    csv_unit: Unit,
+    csv_unit: Option<Unit>,
     repair: bool,
 ) -> anyhow::Result<(InformationCurve, Option<Repair>)> {
     read_curve_full(path, csv_unit, repair).map(|r| (r.curve, r.repair))
@@ -22,7 +22,7 @@ pub fn read_curve(
 /// As [`read_curve`], with the unit the file was written in and its measured positions.
 pub fn read_curve_full(
     path: &Path,
-    csv_unit: Unit,
+    csv_unit: Option<Unit>,
     repair: bool,
 ) -> anyhow::Result<unmask_io::ReadCurve> {
     let text = fs::read_to_string(path)?;
@@ -172,10 +172,9 @@ pub fn trained_length(dir: &std::path::Path) -> Option<usize> {
 }
 
 /// The model's curve given as `--curve` (repaired with `--repair`), which must have length `n`
-/// (`what` says where n comes from in the message).
+/// (`what` says where n comes from in the message). A CSV must state its unit.
 pub fn read_model_curve(
     path: Option<&Path>,
-    unit: Unit,
     repair: bool,
     n: usize,
     what: &str,
@@ -184,7 +183,7 @@ pub fn read_model_curve(
         return Ok(None);
     };
     let (c, _) =
-        read_curve(path, unit, repair).with_context(|| format!("--curve {}", path.display()))?;
+        read_curve(path, None, repair).with_context(|| format!("--curve {}", path.display()))?;
     if c.len() != n {
         anyhow::bail!(
             "--curve {}: n = {}, but {what} = {n}",

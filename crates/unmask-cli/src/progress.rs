@@ -1,4 +1,5 @@
-//! Progress bars on stderr for long Monte Carlo work, only when stderr is a terminal.
+//! Progress bars on stderr for long Monte Carlo work, and spinners for long exact computations,
+//! only when stderr is a terminal.
 
 use std::io::IsTerminal;
 
@@ -25,6 +26,21 @@ impl Progress {
 }
 
 impl Progress {
+    /// A spinner with `what` for a computation priced at `work` operations, shown on a
+    /// terminal when that is more than about a second (10⁹ operations); nothing otherwise.
+    pub fn spinner(what: &str, work: f64) -> Self {
+        if !std::io::stderr().is_terminal() || work < 1e9 {
+            return Progress(None);
+        }
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {msg} ({elapsed})") {
+            bar.set_style(style);
+        }
+        bar.set_message(what.to_string());
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        Progress(Some(bar))
+    }
+
     /// Replaces the text before the bar (e.g. the latest loss).
     pub fn message(&self, text: String) {
         if let Some(bar) = &self.0 {

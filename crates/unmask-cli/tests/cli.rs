@@ -266,7 +266,7 @@ fn bad_input_is_rejected_cleanly() {
     );
     fails(
         &["curve", "--curve", &data("ragged.csv")],
-        &["line 3", "columns"],
+        &["line 4", "columns"],
     );
     fails(
         &["curve", "--curve", &data("text.csv")],
@@ -978,7 +978,7 @@ fn resource_policy_refuses_up_front() {
     let big = tmp("huge-values.json");
     std::fs::write(&big, r#"{"unit":"nats","z":[0,0,1e308,1e308,1e308]}"#).unwrap();
     let sparse = tmp("huge-n.csv");
-    std::fs::write(&sparse, "300000000,1\n").unwrap();
+    std::fs::write(&sparse, "# unit = nats\n300000000,1\n").unwrap();
     let (big, sparse) = (big.display().to_string(), sparse.display().to_string());
     let cases: Vec<(Vec<&str>, Vec<&str>)> = vec![
         (
@@ -1505,13 +1505,13 @@ fn loss_csv_files() {
     let t = tmp("losses.csv");
     std::fs::write(
         &t,
-        "# masked cross-entropy, nats\n# n = 256\nt,loss\n0,2.10\n64,1.62\n128,1.41\n192,1.30\n255,1.26\n",
+        "# masked cross-entropy\n# unit = nats\n# n = 256\nt,loss\n0,2.10\n64,1.62\n128,1.41\n192,1.30\n255,1.26\n",
     )
     .unwrap();
     let r = tmp("ratios.csv");
     std::fs::write(
         &r,
-        "# n = 256\nmask_ratio,loss\n1,2.10\n0.75,1.62\n0.5,1.41\n0.25,1.30\n0.00390625,1.26\n",
+        "# unit = nats\n# n = 256\nmask_ratio,loss\n1,2.10\n0.75,1.62\n0.5,1.41\n0.25,1.30\n0.00390625,1.26\n",
     )
     .unwrap();
     let j = tmp("losses.json");
@@ -1526,6 +1526,41 @@ fn loss_csv_files() {
     assert_eq!(a["expected_kl"], c["expected_kl"]);
     assert_eq!(b["expected_kl"], c["expected_kl"]);
     assert_eq!(a["schedule"], c["schedule"]);
+    // A CSV states its unit, or is given one apart from the output unit; never guessed.
+    let bare = tmp("bare.csv");
+    std::fs::write(&bare, "z\n0\n0.5\n1\n").unwrap();
+    let bare_s = bare.display().to_string();
+    fails(
+        &["curve", "--curve", &bare_s],
+        &["does not say its unit", "# unit = nats", "--curve-unit"],
+    );
+    fails(
+        &["curve", "--curve", &bare_s, "--unit", "bits"],
+        &["does not say its unit"],
+    );
+    let in_bits = json(&["curve", "--curve", &bare_s, "--curve-unit", "bits"]);
+    assert_eq!(in_bits["unit"], "nats");
+    assert!((in_bits["tc"].as_f64().unwrap() - 1.5 * std::f64::consts::LN_2).abs() < 1e-12);
+    let out_bits = json(&[
+        "curve",
+        "--curve",
+        &bare_s,
+        "--curve-unit",
+        "nats",
+        "--unit",
+        "bits",
+    ]);
+    assert!((out_bits["tc"].as_f64().unwrap() - 1.5 / std::f64::consts::LN_2).abs() < 1e-12);
+    fails(
+        &[
+            "curve",
+            "--curve",
+            &t.display().to_string(),
+            "--curve-unit",
+            "bits",
+        ],
+        &["says \"# unit = nats\" but was to be read in bits"],
+    );
     let bad = tmp("nolength.csv");
     std::fs::write(&bad, "t,loss\n0,2\n3,1\n").unwrap();
     fails(
@@ -1777,4 +1812,88 @@ fn unmeasured_tails_and_repairs_are_reported_everywhere() {
         "4",
     ]);
     assert!(!text.contains("warning"), "{text}");
+}
+
+/// Block estimates written in shards (`estimate --block L --first F --samples S`) merge block by
+/// block into what one run over all the draws writes; the merged file is a block-curve file.
+#[test]
+fn block_estimate_shards_merge() {
+    let p = |name: &str| tmp(name).display().to_string();
+    let base = [
+        "estimate",
+        "--dist",
+        "markov:n=16,q=3,stay=0.8",
+        "--block",
+        "8",
+        "--points",
+        "4",
+        "--seed",
+        "9",
+    ];
+    let run = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        let (code, _, err) = unmask(&args);
+        assert_eq!(code, 0, "{err}");
+    };
+    let (one, a, b, merged) = (
+        p("b_one.json"),
+        p("b_a.json"),
+        p("b_b.json"),
+        p("b_merged.json"),
+    );
+    run(&["--samples", "300", "--out", &one]);
+    run(&["--samples", "120", "--out", &a]);
+    run(&["--samples", "180", "--first", "120", "--out", &b]);
+    let (code, text, err) = unmask(&["curve", "merge", &a, &b, "--out", &merged]);
+    assert_eq!(code, 0, "{err}");
+    assert!(text.contains("merged block estimates"), "{text}");
+    let read = |path: &str| -> Value {
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let (x, y) = (read(&one), read(&merged));
+    assert_eq!(x["block"], y["block"]);
+    for (ex, ey) in x["estimates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(y["estimates"].as_array().unwrap())
+    {
+        assert_eq!(ex["shard"]["samples"], ey["shard"]["samples"]);
+        for (u, v) in ex["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(ey["points"].as_array().unwrap())
+        {
+            assert_eq!(u[0], v[0]);
+            assert!((u[1].as_f64().unwrap() - v[1].as_f64().unwrap()).abs() < 1e-12);
+        }
+    }
+    for (cx, cy) in x["curves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(y["curves"].as_array().unwrap())
+    {
+        for (u, v) in cx.as_array().unwrap().iter().zip(cy.as_array().unwrap()) {
+            assert!((u.as_f64().unwrap() - v.as_f64().unwrap()).abs() < 1e-12);
+        }
+    }
+    // The merge is a block-curve file that plan reads.
+    let plan = json(&["plan", "--blocks", &merged, "--steps", "4"]);
+    assert_eq!(plan["steps"], 4);
+    // A plain estimate does not merge into block estimates.
+    let plain = p("b_plain.json");
+    let (code, _, err) = unmask(&[
+        "estimate",
+        "--dist",
+        "markov:n=16,q=3,stay=0.8",
+        "--samples",
+        "50",
+        "--out",
+        &plain,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    fails(&["curve", "merge", &a, &plain], &["plain estimate file"]);
 }

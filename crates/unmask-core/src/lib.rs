@@ -73,7 +73,7 @@ pub use blockwise::{
     optimal_blockwise,
 };
 pub use compare::{
-    Baseline, BlockCompareError, BlockRow, Comparison, Row, SCAN_LIMIT, Speedup,
+    Baseline, BlockCompareError, BlockRow, Comparison, NamedFrontier, Row, SCAN_LIMIT, Speedup,
     blockwise_frontier, compare, compare_blockwise, compare_cost, compare_presets, frontier_cost,
     preset_frontier, speedup,
 };

@@ -122,7 +122,8 @@ pub fn curve_file(data: &[u8]) {
     let t = text(data);
     for format in [unmask_io::Format::Json, unmask_io::Format::Csv] {
         for repair in [false, true] {
-            if let Ok((curve, _)) = unmask_io::read_curve(t, format, Unit::Bits, repair, &budget())
+            if let Ok((curve, _)) =
+                unmask_io::read_curve(t, format, Some(Unit::Bits), repair, &budget())
             {
                 exercise(&curve);
             }

@@ -1,15 +1,46 @@
 //! Curve files in CSV: Z values, sparse points, or a model's masked losses (`docs/formats.md`).
 
-use unmask_core::InformationCurve;
+use unmask_core::{InformationCurve, Unit};
 
 use crate::curve_file::{CurveFileError, RawCurve};
 
-/// Parses the CSV forms (values in whatever unit the caller says).
+/// Parses the CSV forms (values in the unit of a `# unit = nats|bits` line, if any, or
+/// whatever unit the caller says).
 ///
 /// # Errors
 ///
 /// A [`CurveFileError`] naming the line and the field at fault.
 pub fn parse_csv(text: &str) -> Result<RawCurve, CurveFileError> {
+    parse_csv_with_unit(text).map(|(raw, _)| raw)
+}
+
+/// [`parse_csv`] and the unit the file states in a `# unit = nats` (or `bits`) comment line.
+///
+/// # Errors
+///
+/// As [`parse_csv`]; a unit line naming no unit is refused with its line number.
+pub fn parse_csv_with_unit(text: &str) -> Result<(RawCurve, Option<Unit>), CurveFileError> {
+    let mut unit: Option<Unit> = None;
+    for (i, line) in text.lines().enumerate() {
+        if let Some(comment) = line.trim().strip_prefix('#')
+            && let Some((key, value)) = comment.split_once('=')
+            && key.trim() == "unit"
+        {
+            unit = Some(
+                value
+                    .trim()
+                    .parse::<Unit>()
+                    .map_err(|e| CurveFileError::CsvUnit {
+                        line: i + 1,
+                        message: e.to_string(),
+                    })?,
+            );
+        }
+    }
+    parse_csv_values(text).map(|raw| (raw, unit))
+}
+
+fn parse_csv_values(text: &str) -> Result<RawCurve, CurveFileError> {
     let mut rows: Vec<(usize, Vec<f64>)> = Vec::new();
     let mut seen_data = false;
     // What the header names: the columns, and `# n = N` for loss files.

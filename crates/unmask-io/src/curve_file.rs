@@ -4,8 +4,6 @@ use serde_json::Value;
 use unmask_core::budget::{Budget, OverBudget};
 use unmask_core::{CurveError, InformationCurve, Repair, Unit, UnitError};
 
-use crate::curve_csv::parse_csv;
-
 /// Which syntax the text is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -88,6 +86,27 @@ pub enum CurveFileError {
     /// causes does not print it twice).
     #[error("field \"unit\": {0}")]
     Unit(UnitError),
+    /// A CSV `# unit = …` line names no unit.
+    #[error("line {line}: {message}")]
+    CsvUnit {
+        /// 1-based line.
+        line: usize,
+        /// The unit's own message.
+        message: String,
+    },
+    /// A CSV file that does not say its unit, read without a unit to assume.
+    #[error(
+        "the CSV file does not say its unit: add a line \"# unit = nats\" (or bits) before the values, or give the unit of the file's values (the CLI's --curve-unit)"
+    )]
+    CsvWithoutUnit,
+    /// A CSV file whose unit line disagrees with the unit it was read in.
+    #[error("the file says \"# unit = {file}\" but was to be read in {given}")]
+    CsvUnitConflict {
+        /// The file's unit.
+        file: &'static str,
+        /// The one asked for.
+        given: &'static str,
+    },
     /// None of the value fields.
     #[error(
         "expected one of the fields \"z\", \"entropy\", \"points\", \"losses\" or \"mask_ratios\""
@@ -321,7 +340,9 @@ pub fn parse_json(text: &str) -> Result<(RawCurve, Unit), CurveFileError> {
 }
 
 /// Reads and validates a curve from text; with `repair`, projects it onto the valid set
-/// instead of rejecting it. CSV values are read in `csv_unit`; JSON files carry their own.
+/// instead of rejecting it. JSON files carry their unit; a CSV file states it in a
+/// `# unit = nats` (or `bits`) line, or is read in `csv_unit` when it does not (and refused
+/// when neither says: a unit is never guessed).
 /// The curve's length is checked against `budget` before anything of that length is built.
 ///
 /// # Errors
@@ -330,7 +351,7 @@ pub fn parse_json(text: &str) -> Result<(RawCurve, Unit), CurveFileError> {
 pub fn read_curve(
     text: &str,
     format: Format,
-    csv_unit: Unit,
+    csv_unit: Option<Unit>,
     repair: bool,
     budget: &Budget,
 ) -> Result<(InformationCurve, Option<Repair>), CurveFileError> {
@@ -346,7 +367,7 @@ pub fn read_curve(
 pub fn read_curve_in(
     text: &str,
     format: Format,
-    csv_unit: Unit,
+    csv_unit: Option<Unit>,
     repair: bool,
     budget: &Budget,
 ) -> Result<(InformationCurve, Option<Repair>, Unit), CurveFileError> {
@@ -375,13 +396,26 @@ pub struct ReadCurve {
 pub fn read_curve_full(
     text: &str,
     format: Format,
-    csv_unit: Unit,
+    csv_unit: Option<Unit>,
     repair: bool,
     budget: &Budget,
 ) -> Result<ReadCurve, CurveFileError> {
     let (raw, unit) = match format {
         Format::Json => parse_json(text)?,
-        Format::Csv => (parse_csv(text)?, csv_unit),
+        Format::Csv => {
+            let (raw, stated) = crate::curve_csv::parse_csv_with_unit(text)?;
+            let unit = match (stated, csv_unit) {
+                (Some(file), Some(given)) if file != given => {
+                    return Err(CurveFileError::CsvUnitConflict {
+                        file: file.name(),
+                        given: given.name(),
+                    });
+                }
+                (Some(unit), _) | (None, Some(unit)) => unit,
+                (None, None) => return Err(CurveFileError::CsvWithoutUnit),
+            };
+            (raw, unit)
+        }
     };
     budget.check_curve_len(raw.len())?;
     let measured = match &raw {
@@ -456,7 +490,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// let bytes = write_curve(&c, Unit::Nats, Format::Json);
 /// assert_eq!(bytes, b"{\"n\":3,\"schema_version\":1,\"unit\":\"nats\",\"z\":[0.0,0.25,0.5]}\n");
 /// let text = String::from_utf8(bytes).unwrap();
-/// let (back, _) = read_curve(&text, Format::Json, Unit::Nats, false, &Budget::default())?;
+/// let (back, _) = read_curve(&text, Format::Json, None, false, &Budget::default())?;
 /// assert_eq!(back, c);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -475,8 +509,8 @@ pub fn write_curve(curve: &InformationCurve, unit: Unit, format: Format) -> Vec<
             bytes
         }
         Format::Csv => {
-            let mut s = String::with_capacity(values.len() * 20 + 8);
-            s.push_str("z\n");
+            let mut s = String::with_capacity(values.len() * 20 + 24);
+            s.push_str(&format!("# unit = {}\nz\n", unit.name()));
             for v in values {
                 s.push_str(&format!("{v}\n"));
             }
@@ -491,7 +525,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn read(text: &str, format: Format) -> Result<InformationCurve, CurveFileError> {
-        read_curve(text, format, Unit::Nats, false, &Budget::default()).map(|(c, _)| c)
+        read_curve(text, format, Some(Unit::Nats), false, &Budget::default()).map(|(c, _)| c)
     }
 
     #[test]
@@ -541,9 +575,9 @@ mod tests {
             ("0.5,1\n", Format::Csv, "line 1: j = 0.5"),
             ("0\n-1\n", Format::Csv, "Z_2 = -1 is negative"),
             (
-                r#"{"unit": "nats", "n": 200000000, "points": [[1, 0]]}"#,
+                r#"{"unit": "nats", "n": 300000000, "points": [[1, 0]]}"#,
                 Format::Json,
-                "n = 200000000",
+                "n = 300000000",
             ),
         ] {
             let e = read(text, format).unwrap_err().to_string();
@@ -557,7 +591,7 @@ mod tests {
         #[test]
         fn never_panics(text in ".{0,200}", repair: bool) {
             for format in [Format::Json, Format::Csv] {
-                if let Ok((c, _)) = read_curve(&text, format, Unit::Bits, repair, &Budget::default()) {
+                if let Ok((c, _)) = read_curve(&text, format, Some(Unit::Bits), repair, &Budget::default()) {
                     prop_assert!(!c.is_empty());
                 }
             }
@@ -583,7 +617,7 @@ mod tests {
         /// The file parsers return errors, never panic, on arbitrary text.
         #[test]
         fn parsers_never_panic(text in "\\PC{0,200}", json_ish in "\\{\"unit\": ?\"(nats|bits)\", ?\"(z|entropy|points|losses|mask_ratios|n)\": ?[\\[\\]0-9.,eE+-]{0,40}\\}") {
-            let _ = parse_csv(&text);
+            let _ = crate::curve_csv::parse_csv(&text);
             let _ = parse_json(&text);
             if let Ok((raw, _)) = parse_json(&json_ish) {
                 let _ = match raw {

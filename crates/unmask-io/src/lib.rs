@@ -25,10 +25,10 @@
 //! use unmask_core::{budget::Budget, Unit};
 //! use unmask_io::{read_curve, Format};
 //! let text = r#"{"unit": "bits", "z": [0, 0, 1, 1]}"#;
-//! let (curve, repair) = read_curve(text, Format::Json, Unit::Nats, false, &Budget::default())?;
+//! let (curve, repair) = read_curve(text, Format::Json, None, false, &Budget::default())?;
 //! assert!((curve.tc() - 2.0 * std::f64::consts::LN_2).abs() < 1e-15);
 //! assert!(repair.is_none());
-//! let err = read_curve("0\n0.5\nx\n", Format::Csv, Unit::Nats, false, &Budget::default());
+//! let err = read_curve("0\n0.5\nx\n", Format::Csv, Some(Unit::Nats), false, &Budget::default());
 //! assert_eq!(err.unwrap_err().to_string(), "line 3: \"x\" is not a number");
 //! # Ok::<(), unmask_io::CurveFileError>(())
 //! ```
@@ -55,4 +55,7 @@ pub use report::{
     GuaranteeReport, PlanReport, PlanTarget, Point, Series, StepReport, StochasticEvalReport,
     VerifyReport,
 };
-pub use shard::{Shard, ShardError, estimate_document, read_estimate};
+pub use shard::{
+    Shard, ShardError, block_estimate_document, estimate_document, read_block_estimates,
+    read_estimate,
+};

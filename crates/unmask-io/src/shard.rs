@@ -121,6 +121,55 @@ pub fn estimate_document(
     doc
 }
 
+/// The file `unmask estimate --block L` writes: the block-curve file of the blocks' estimated
+/// curves (the main loss, interpolated and repaired) with `source` and `estimates`, one
+/// [`estimate_document`] per block, so that shards of block estimates merge block by block
+/// ([`read_block_estimates`], `unmask curve merge`). Returns the document and the curves.
+///
+/// # Errors
+///
+/// A block whose estimate gives no curve, or no blocks at all.
+pub fn block_estimate_document(
+    estimates: &[ProfileEstimate],
+    unit: Unit,
+    source: &str,
+    parts: &[Value],
+    main: Loss,
+) -> Result<(Value, unmask_core::BlockCurves), Box<dyn std::error::Error + Send + Sync>> {
+    let curves = estimates
+        .iter()
+        .map(|e| e.curve(main).map(|(c, _)| c))
+        .collect::<Result<Vec<_>, _>>()?;
+    let blocks = unmask_core::BlockCurves::new(curves)?;
+    let mut doc: Value = serde_json::from_slice(&crate::write_block_curves(&blocks, unit))?;
+    doc["source"] = json!(source);
+    doc["estimates"] = json!(
+        estimates
+            .iter()
+            .map(|e| estimate_document(e, unit, source, parts.to_vec(), main))
+            .collect::<Vec<_>>()
+    );
+    Ok((doc, blocks))
+}
+
+/// The per-block sums of a [`block_estimate_document`], or None when the document has no
+/// `estimates` (a plain estimate file).
+///
+/// # Errors
+///
+/// A [`ShardError`] naming the field at fault, in the block's estimate.
+pub fn read_block_estimates(text: &str) -> Result<Option<Vec<Shard>>, ShardError> {
+    let doc: Value = serde_json::from_str(text).map_err(|e| ShardError::Json(e.to_string()))?;
+    let Some(list) = doc.get("estimates") else {
+        return Ok(None);
+    };
+    let list = list.as_array().ok_or(ShardError::NotShard)?;
+    list.iter()
+        .map(|e| read_estimate(&e.to_string()))
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
 /// Reads an estimate file's sums back.
 ///
 /// # Errors

@@ -288,7 +288,7 @@ impl Curve {
         let (inner, _, unit) = unmask_io::read_curve_in(
             text,
             unmask_io::Format::Json,
-            Unit::Nats,
+            None,
             false,
             &Budget::default(),
         )

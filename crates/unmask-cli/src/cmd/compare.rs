@@ -33,26 +33,34 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     if let Some((blocks, source)) = args.input.load_blocks()? {
         return blockwise(&args, unit, &blocks, &source, out);
     }
-    let loaded = args.input.load(unit)?;
-    let curve = &loaded.curve;
     // Every preset's schedule of up to K steps is kept for the report (~400 bytes a step).
-    let report = unmask_core::budget::Cost::memory(400.0 * args.steps as f64);
-    crate::args::budget()
-        .check(
-            format!(
-                "comparing every preset on n = {} at {} steps",
-                curve.len(),
-                args.steps
-            ),
-            unmask_core::compare_cost(curve.len()) + report,
-        )
-        .map_err(crate::args::over_budget)?;
+    let price = |n: usize| {
+        let report = unmask_core::budget::Cost::memory(400.0 * args.steps as f64);
+        crate::args::budget()
+            .check(
+                format!("comparing every preset on n = {n} at {} steps", args.steps),
+                unmask_core::compare_cost(n) + report,
+            )
+            .map_err(crate::args::over_budget)
+    };
+    // A family's n is known before its curve is built: refuse at once.
+    if let Some(n) = args.input.declared_len() {
+        price(n)?;
+    }
+    let loaded = args.input.load()?;
+    let curve = &loaded.curve;
+    price(curve.len())?;
     let presets = if args.presets.is_empty() {
         unmask_core::Baseline::ALL.to_vec()
     } else {
         args.presets.clone()
     };
+    let spinner = crate::progress::Progress::spinner(
+        &format!("comparing {} presets on n = {}", presets.len(), curve.len()),
+        unmask_core::compare_cost(curve.len()).work,
+    );
     let cmp = compare_presets(curve, args.steps, &presets)?;
+    drop(spinner);
     if let Some(path) = &args.plot {
         let grid = default_frontier_steps(curve.len());
         let series = plot::series(curve, &grid, &presets)?;

@@ -49,7 +49,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     if let Some(block) = args.block {
         return block_curves(&args, block, unit, out);
     }
-    let loaded = args.input.load(unit)?;
+    let loaded = args.input.load()?;
     let curve = &loaded.curve;
     if args.out.is_some() || args.output.json {
         crate::args::budget()
@@ -104,7 +104,8 @@ fn sample_table(curve: &InformationCurve, unit: Unit) -> String {
 /// Merge estimate shards.
 #[derive(Debug, clap::Args)]
 pub struct MergeArgs {
-    /// Estimate files written by `unmask estimate --out` (same distribution, n and grid).
+    /// Estimate files written by `unmask estimate --out` (same distribution, n and grid), or
+    /// block estimates written by `unmask estimate --block L --out`, merged block by block.
     #[arg(value_name = "FILE", required = true, num_args = 1..)]
     pub files: Vec<PathBuf>,
     /// Write the merged estimate here (atomically) instead of printing it.
@@ -114,8 +115,89 @@ pub struct MergeArgs {
     pub output: Output,
 }
 
+/// Block estimates (`estimate --block L --out`) merged block by block into one block-curve
+/// file with the merged estimates beside.
+fn merge_blocks(
+    args: &MergeArgs,
+    first: Vec<unmask_io::Shard>,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    let unit = Unit::from(args.output.unit);
+    let mut merged = first;
+    for path in &args.files[1..] {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading block estimate {}", path.display()))?;
+        let shards = unmask_io::read_block_estimates(&text)
+            .with_context(|| format!("reading block estimate {}", path.display()))?
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "{}: a plain estimate file, but the first file holds block estimates",
+                    path.display()
+                )
+            })?;
+        if shards.len() != merged.len() {
+            bail!(
+                "{}: {} blocks, but the first file has {}",
+                path.display(),
+                shards.len(),
+                merged.len()
+            );
+        }
+        for (b, (m, s)) in merged.iter_mut().zip(shards).enumerate() {
+            if m.source != s.source || m.main != s.main {
+                bail!(
+                    "{}: block {} is of another source or loss ({:?}) than the first file's ({:?})",
+                    path.display(),
+                    b + 1,
+                    s.source,
+                    m.source
+                );
+            }
+            m.estimate
+                .merge(&s.estimate)
+                .with_context(|| format!("merging block {} of {}", b + 1, path.display()))?;
+            m.parts.extend(s.parts);
+        }
+    }
+    let main = merged[0].main;
+    let estimates: Vec<ProfileEstimate> = merged.iter().map(|s| s.estimate.clone()).collect();
+    let (doc, blocks) = unmask_io::block_estimate_document(
+        &estimates,
+        unit,
+        &merged[0].source,
+        &merged[0].parts,
+        main,
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(path) = &args.out {
+        io::write_json(path, &doc)?;
+    }
+    if args.output.json {
+        return report::print_json(out, &doc);
+    }
+    writeln!(
+        out,
+        "merged block estimates of {} ({} blocks of {}, {} draws per block; {unit})",
+        merged[0].source,
+        blocks.blocks(),
+        blocks.curves()[0].len(),
+        estimates[0].points.first().map_or(0, |p| p.entropy.count)
+    )?;
+    if let Some(path) = &args.out {
+        writeln!(out, "wrote {}", path.display())?;
+    }
+    Ok(())
+}
+
 fn merge(args: MergeArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let unit = Unit::from(args.output.unit);
+    let first = std::fs::read_to_string(&args.files[0])
+        .with_context(|| format!("reading estimate {}", args.files[0].display()))?;
+    if let Some(shards) = unmask_io::read_block_estimates(&first)
+        .with_context(|| format!("reading estimate {}", args.files[0].display()))?
+    {
+        return merge_blocks(&args, shards, out);
+    }
     let mut merged: Option<(ProfileEstimate, String, Vec<Value>, unmask_core::Loss)> = None;
     for path in &args.files {
         let text = std::fs::read_to_string(path)

@@ -145,21 +145,9 @@ fn write_estimates(
     if args.block.is_none() {
         return write_estimate(args, &estimates[0], unit, source, main, out);
     }
-    let curves = estimates
-        .iter()
-        .map(|e| e.curve(main).map(|(c, _)| c))
-        .collect::<Result<Vec<_>, _>>()?;
-    let blocks = unmask_core::BlockCurves::new(curves)?;
-    let mut doc: serde_json::Value =
-        serde_json::from_slice(&unmask_io::write_block_curves(&blocks, unit))?;
-    let parts = || vec![json!({"seed": args.seed, "first": args.first, "samples": args.samples})];
-    doc["source"] = json!(source);
-    doc["estimates"] = json!(
-        estimates
-            .iter()
-            .map(|e| unmask_io::estimate_document(e, unit, source, parts(), main))
-            .collect::<Vec<_>>()
-    );
+    let parts = [json!({"seed": args.seed, "first": args.first, "samples": args.samples})];
+    let (doc, blocks) = unmask_io::block_estimate_document(estimates, unit, source, &parts, main)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(path) = &args.out {
         io::write_json(path, &doc)?;
     }

@@ -31,7 +31,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     }
     let spec = ScheduleSpec::parse(&args.schedule, unit)
         .with_context(|| format!("--schedule {:?}", args.schedule))?;
-    let loaded = args.input.load(unit)?;
+    let loaded = args.input.load()?;
     let curve = &loaded.curve;
     let built = spec
         .build(curve.len(), Some(curve))
@@ -168,7 +168,7 @@ fn guarantee_text(g: &Guarantee, curve: &unmask_core::InformationCurve, unit: Un
 fn stochastic(args: Args, unit: Unit, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let schedule = unmask_core::preset::BinomialSchedule::parse(&args.schedule)
         .with_context(|| format!("--schedule {:?}", args.schedule))?;
-    let loaded = args.input.load(unit)?;
+    let loaded = args.input.load()?;
     let curve = &loaded.curve;
     crate::args::budget()
         .check(

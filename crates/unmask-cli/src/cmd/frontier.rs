@@ -38,7 +38,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     if let Some((blocks, source)) = args.input.load_blocks()? {
         return blockwise(&args, unit, &blocks, &source, out);
     }
-    let loaded = args.input.load(unit)?;
+    let loaded = args.input.load()?;
     let curve = &loaded.curve;
     let n = curve.len();
     let grid = args
@@ -63,7 +63,12 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
             unmask_core::frontier_cost(n, grid.len() * presets.len().div_ceil(4)),
         )
         .map_err(crate::args::over_budget)?;
+    let spinner = crate::progress::Progress::spinner(
+        &format!("the frontier of n = {n} at {} step counts", grid.len()),
+        unmask_core::frontier_cost(n, grid.len() * presets.len().div_ceil(4)).work,
+    );
     let doc = unmask_io::FrontierReport::compute(curve, Unit::Nats, &grid, &presets, budget)?;
+    drop(spinner);
     if let Some(path) = &args.plot {
         let series: Vec<plot::Series> = std::iter::once(("optimal".to_string(), &doc.points))
             .chain(doc.presets.iter().map(|s| (s.name.clone(), &s.points)))

@@ -77,13 +77,19 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     if let Some((blocks, source)) = args.input.load_blocks()? {
         return blockwise(&args, unit, &blocks, &source, out);
     }
-    let loaded = args.input.load(unit)?;
+    let loaded = args.input.load()?;
     let curve = &loaded.curve;
+    // About 100 operations per token and probe, a dozen probes.
+    let spinner = crate::progress::Progress::spinner(
+        &format!("optimising n = {}", curve.len()),
+        1200.0 * curve.len() as f64,
+    );
     let optimum = match (args.steps, args.epsilon) {
         (Some(k), _) => optimal_schedule(curve, k, args.method.into())?,
         (None, Some(e)) => min_steps(curve, unit.to_nats(e))?,
         (None, None) => anyhow::bail!("give --steps K or --epsilon E"),
     };
+    drop(spinner);
     let schedule = &optimum.schedule;
     let notes = report::InputNotes::new(&loaded, Some(schedule));
     if let Some(path) = &args.plot {

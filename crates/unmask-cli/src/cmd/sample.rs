@@ -155,7 +155,6 @@ fn run_model(
     let m = n - prefix.len();
     let curve = crate::io::read_model_curve(
         args.curve.as_deref(),
-        unit,
         args.repair,
         m,
         "tokens are generated",

@@ -85,7 +85,6 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     };
     let curve = crate::io::read_model_curve(
         args.curve.as_deref(),
-        unit,
         args.repair,
         n,
         "the scored sequences have n",

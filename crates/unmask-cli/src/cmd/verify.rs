@@ -203,7 +203,7 @@ fn run_model(
     let (model, vocab) = crate::io::load_model(dir)?;
     let oracle = crate::io::oracle_for(dir, model, &vocab, &family, 64)?;
     let model_curve =
-        crate::io::read_model_curve(args.curve.as_deref(), unit, args.repair, n, "--dist has n")?;
+        crate::io::read_model_curve(args.curve.as_deref(), args.repair, n, "--dist has n")?;
     let exact = match dist.check_curve(&budget) {
         Ok(()) => family.exact_curve(),
         Err(_) => None,

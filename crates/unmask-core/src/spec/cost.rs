@@ -286,9 +286,11 @@ mod tests {
         ] {
             assert!(refused(spec), "{spec} should be refused");
         }
-        // n = 10^8 needs 4.8 GB for its curve: over the default, inside a raised budget.
-        assert!(refused("parity:n=100000000"));
-        let parity = DistSpec::parse("parity:n=100000000").unwrap();
+        // n = 10^8 needs 1.8 GB for its curve and a plan; 2.5·10^8 needs 4.5 GB: over the
+        // default, inside a raised budget.
+        assert!(!refused("parity:n=100000000"));
+        assert!(refused("parity:n=250000000"));
+        let parity = DistSpec::parse("parity:n=250000000").unwrap();
         assert!(parity.check_curve(&Budget::new(8e9, 1e10)).is_ok());
         for spec in [
             "parity:n=10000000",
