@@ -150,7 +150,7 @@ def test_bad_curve_files_give_the_same_message_in_python_and_the_cli():
              '{"unit": "nats", "z": [0], "entropy": [1]}', '{"unit": "nats", "z": [0, "a"]}',
              '{"unit": "nats", "points": [[2, 0.1]]}', '{"unit": "nats", "n": 3, "points": [[2]]}',
              '{"unit": "nats", "z": [0, 0, 1e308, 1e308]}', '[1, 2]',
-             '{"unit": "nats", "n": 200000000, "points": [[1, 0]]}']
+             '{"unit": "nats", "n": 250000000, "points": [[1, 0]]}']
     import tempfile
     with tempfile.TemporaryDirectory() as tmp:
         for i, text in enumerate(texts):
@@ -266,8 +266,8 @@ def test_synthetic_markov_example_runs_and_recovers_its_curve():
 @pytest.mark.parametrize("call", [
     lambda: unmask.Curve.from_dist("markov:n=2,q=2305843009213693952,stay=0.5"),
     lambda: unmask.Curve.from_dist("markov:n=100000,q=2,stay=0.5"),
-    lambda: unmask.Curve.from_points(200_000_000, [(200_000_000, 1.0)]),
-    lambda: unmask.Curve.from_json('{"unit": "nats", "n": 200000000, "points": [[1, 0]]}'),
+    lambda: unmask.Curve.from_points(250_000_000, [(250_000_000, 1.0)]),
+    lambda: unmask.Curve.from_json('{"unit": "nats", "n": 250000000, "points": [[1, 0]]}'),
     lambda: unmask.Curve([0, 0, 1e308, 1e308, 1e308]),
     lambda: unmask.schedule("uniform:steps=2", 10**12),
     lambda: unmask.transfer_counts([1, 2], 10**12),
@@ -316,3 +316,21 @@ def test_loss_csv_plan_equals_python_exactly(tmp_path):
     py_plan = unmask.optimal_schedule(curve, steps=32)
     assert cli_plan["expected_kl"] == py_plan["expected_kl"]
     assert cli_plan["schedule"] == py_plan["schedule"].tolist()
+
+
+def test_repair_is_reported_like_the_cli():
+    """A repaired curve's plan, frontier and compare carry the CLI's `repair` field (the CLI's
+    plan/compare/frontier --repair --json), and an unrepaired one none; both reject by default."""
+    noisy = ROOT / "crates" / "unmask-cli" / "tests" / "data" / "noisy.json"
+    z = json.loads(noisy.read_text())["z"]
+    with pytest.raises(ValueError):
+        unmask.Curve(z)
+    curve = unmask.Curve.repair(z)
+    for mine, args in [
+        (unmask.optimal_schedule(curve, steps=3), ["plan", "--steps", "3"]),
+        (unmask.compare(curve, 3), ["compare", "--steps", "3"]),
+        (unmask.frontier(curve, budget=3), ["frontier", "--budget", "3"]),
+    ]:
+        theirs = cli(*args, "--curve", str(noisy), "--repair")
+        assert mine["repair"] == theirs["repair"], args
+    assert "repair" not in unmask.optimal_schedule(unmask.Curve([0, 0.5, 1.0]), steps=2)

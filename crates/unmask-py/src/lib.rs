@@ -366,6 +366,23 @@ fn report_dict<'py>(
     Ok(object.cast_into::<PyDict>()?)
 }
 
+/// [`report_dict`] for a report about `curve`, with `repair: {max_correction, at_j}` when the
+/// curve was repaired: the field the CLI's plan, eval, compare and frontier add with --repair.
+fn curve_report_dict<'py>(
+    py: Python<'py>,
+    curve: &Curve,
+    report: impl serde::Serialize,
+) -> PyResult<Bound<'py, PyDict>> {
+    let mut value = serde_json::to_value(report).map_err(value_error)?;
+    if let (Some((max_correction, at_j)), Some(map)) = (curve.correction, value.as_object_mut()) {
+        map.insert(
+            "repair".into(),
+            serde_json::json!({"max_correction": max_correction, "at_j": at_j}),
+        );
+    }
+    Ok(to_py(py, &value, false)?.cast_into::<PyDict>()?)
+}
+
 fn to_py<'py>(
     py: Python<'py>,
     value: &serde_json::Value,
@@ -431,8 +448,9 @@ fn optimal_schedule<'py>(
         (Some(k), _) => unmask_io::PlanTarget::Steps(k),
         (_, e) => unmask_io::PlanTarget::Epsilon(e.unwrap_or_default()),
     };
-    report_dict(
+    curve_report_dict(
         py,
+        curve,
         unmask_io::PlanReport::new(inner.len(), curve.unit, target, &optimum),
     )
 }
@@ -520,7 +538,7 @@ fn frontier<'py>(
     let report = py
         .detach(|| unmask_io::FrontierReport::compute(inner, curve.unit, &grid, &order, budget))
         .map_err(value_error)?;
-    report_dict(py, report)
+    curve_report_dict(py, curve, report)
 }
 
 /// The presets (default all; names as in `unmask compare --presets`) at a step budget against
@@ -538,8 +556,9 @@ fn compare<'py>(
     let cmp = py
         .detach(|| unmask_core::compare_presets(inner, steps, &order))
         .map_err(value_error)?;
-    report_dict(
+    curve_report_dict(
         py,
+        curve,
         unmask_io::CompareReport::new(inner.len(), curve.unit, steps, &cmp),
     )
 }
