@@ -334,3 +334,27 @@ def test_repair_is_reported_like_the_cli():
         theirs = cli(*args, "--curve", str(noisy), "--repair")
         assert mine["repair"] == theirs["repair"], args
     assert "repair" not in unmask.optimal_schedule(unmask.Curve([0, 0.5, 1.0]), steps=2)
+
+
+def test_unmeasured_tails_are_reported_like_the_cli(tmp_path):
+    """A curve measured short of n: plan, compare and frontier carry the CLI's
+    `unmeasured_tail` (held flat past the last point, and the error if Z kept its last slope)."""
+    points = [(8, 0.5), (16, 0.9), (32, 1.3)]
+    f = tmp_path / "points.json"
+    f.write_text(json.dumps({"unit": "nats", "n": 64, "points": [list(p) for p in points]}))
+    for curve in (unmask.Curve.from_points(64, points), unmask.Curve.from_json(f.read_text())):
+        assert curve.measured == [8, 16, 32]
+        for mine, args in [
+            (unmask.optimal_schedule(curve, steps=4), ["plan", "--steps", "4"]),
+            (unmask.compare(curve, 4), ["compare", "--steps", "4"]),
+            (unmask.frontier(curve, budget=4), ["frontier", "--budget", "4"]),
+        ]:
+            theirs = cli(*args, "--curve", str(f))
+            assert mine["unmeasured_tail"] == theirs["unmeasured_tail"], args
+    tail = unmask.optimal_schedule(unmask.Curve.from_points(64, points), steps=4)["unmeasured_tail"]
+    assert tail["measured_through"] == 32 and tail["expected_kl_linear"] > tail["expected_kl_flat"]
+    full = unmask.Curve.from_points(64, points + [(64, 1.6)])
+    assert "unmeasured_tail" not in unmask.optimal_schedule(full, steps=4)
+    # A correction follows the curve's unit.
+    noisy = unmask.Curve.repair([0.0, 0.3, 0.2, 0.5])
+    assert noisy.to_unit("bits").correction[0] == pytest.approx(noisy.correction[0] / math.log(2))

@@ -295,3 +295,28 @@ pub fn series(
         })
         .collect())
 }
+
+/// The default step counts of a block-wise frontier: m, 2m, 4m, … below n, and n.
+pub fn block_grid(blocks: &unmask_core::BlockCurves) -> Vec<usize> {
+    let (n, m) = (blocks.len(), blocks.blocks());
+    let mut grid: Vec<usize> = std::iter::successors(Some(m), |k| Some(k * 2))
+        .take_while(|&k| k < n)
+        .collect();
+    grid.push(n);
+    grid
+}
+
+/// The block-wise lines (the optimal allocation, LLaDA's and cosine's equal splits) at each k
+/// of `grid`, in nats.
+pub fn block_series(
+    blocks: &unmask_core::BlockCurves,
+    grid: &[usize],
+) -> anyhow::Result<Vec<Series>> {
+    Ok(unmask_core::blockwise_frontier(blocks, grid)?
+        .into_iter()
+        .map(|(name, points)| Series {
+            name: name.to_string(),
+            points,
+        })
+        .collect())
+}

@@ -212,27 +212,7 @@ impl InputNotes {
     /// Adds `repair` and `unmeasured_tail` to a JSON report (only when there is something to
     /// say, so full exact curves keep their fields).
     pub fn add_to(&self, doc: &mut serde_json::Value, unit: Unit) {
-        let Some(map) = doc.as_object_mut() else {
-            return;
-        };
-        if let Some(r) = self.repair {
-            map.insert(
-                "repair".into(),
-                json!({"max_correction": unit.from_nats(r.max_correction), "at_j": r.at_j}),
-            );
-        }
-        if let Some(t) = self.tail {
-            map.insert(
-                "unmeasured_tail".into(),
-                json!({
-                    "measured_through": t.measured_through,
-                    "tokens": t.tokens,
-                    "steps": t.steps,
-                    "expected_kl_flat": unit.from_nats(t.expected_kl_flat),
-                    "expected_kl_linear": unit.from_nats(t.expected_kl_linear),
-                }),
-            );
-        }
+        unmask_io::add_input_notes(doc, self.repair, self.tail, unit);
     }
 
     /// The same as lines of text (empty when there is nothing to say).

@@ -1742,6 +1742,21 @@ fn frontier_headline_presets_ranges_and_plots() {
             .unwrap()
             .contains("block boundaries (every 32 tokens)")
     );
+    // plan --blocks draws its allocation the same way.
+    let svg = tmp("plan_blocks.svg");
+    let (code, _, err) = unmask(&[
+        "plan",
+        "--blocks",
+        &b,
+        "--steps",
+        "64",
+        "--plot",
+        &svg.display().to_string(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let drawn = std::fs::read_to_string(&svg).unwrap();
+    assert!(drawn.contains("block boundaries (every 32 tokens)"));
+    assert!(drawn.contains("budget K = 64"));
 }
 
 /// Sparse curves are never silently held flat, and repairs are reported alike: plan, eval,

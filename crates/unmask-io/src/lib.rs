@@ -52,8 +52,8 @@ pub use curve_file::{
 pub use dist_file::{DistFileError, read_dist_file};
 pub use report::{
     BlockReport, BlockwiseReport, Bounds, CompareReport, CompareRow, EvalReport, FrontierReport,
-    GuaranteeReport, PlanReport, PlanTarget, Point, Series, StepReport, StochasticEvalReport,
-    VerifyReport,
+    GuaranteeReport, PlanReport, PlanTarget, Point, Series, SpeedupReport, StepReport,
+    StochasticEvalReport, VerifyReport, add_input_notes,
 };
 pub use shard::{
     Shard, ShardError, block_estimate_document, estimate_document, read_block_estimates,

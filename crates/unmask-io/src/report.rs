@@ -484,3 +484,37 @@ impl BlockwiseReport {
         }
     }
 }
+
+/// Adds what a report says about its input to a JSON report `doc` in `unit`: `repair:
+/// {max_correction, at_j}` for a repaired curve and `unmeasured_tail: {measured_through, tokens,
+/// steps, expected_kl_flat, expected_kl_linear}` for a sparse one measured short of n
+/// ([`unmask_core::unmeasured_tail`]); neither key when there is nothing to say. The CLI's plan,
+/// eval, compare and frontier and Python's dicts all go through here.
+pub fn add_input_notes(
+    doc: &mut serde_json::Value,
+    repair: Option<unmask_core::Repair>,
+    tail: Option<unmask_core::UnmeasuredTail>,
+    unit: Unit,
+) {
+    let Some(map) = doc.as_object_mut() else {
+        return;
+    };
+    if let Some(r) = repair {
+        map.insert(
+            "repair".into(),
+            serde_json::json!({"max_correction": unit.from_nats(r.max_correction), "at_j": r.at_j}),
+        );
+    }
+    if let Some(t) = tail {
+        map.insert(
+            "unmeasured_tail".into(),
+            serde_json::json!({
+                "measured_through": t.measured_through,
+                "tokens": t.tokens,
+                "steps": t.steps,
+                "expected_kl_flat": unit.from_nats(t.expected_kl_flat),
+                "expected_kl_linear": unit.from_nats(t.expected_kl_linear),
+            }),
+        );
+    }
+}

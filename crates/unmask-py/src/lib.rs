@@ -13,7 +13,8 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use unmask_core::budget::Budget;
 use unmask_core::{
-    DistSpec, InformationCurve, Method, Schedule, ScheduleSpec, Unit, default_frontier_steps,
+    DistSpec, InformationCurve, Method, Repair, Schedule, ScheduleSpec, Unit,
+    default_frontier_steps,
 };
 
 fn value_error(e: impl std::fmt::Display) -> PyErr {
@@ -47,8 +48,10 @@ fn unit_of(name: &str) -> PyResult<Unit> {
 struct Curve {
     inner: InformationCurve,
     unit: Unit,
-    /// (largest correction, at j) when the curve was repaired.
-    correction: Option<(f64, usize)>,
+    /// What repairing changed (nats), when the curve was repaired.
+    repair: Option<Repair>,
+    /// The positions j measured, for a curve from sparse points or losses (else empty).
+    measured: Vec<usize>,
     /// (j, standard error) of an estimated curve.
     stderr: Option<Vec<(usize, f64)>>,
 }
@@ -58,7 +61,8 @@ impl Curve {
         Curve {
             inner,
             unit,
-            correction: None,
+            repair: None,
+            measured: Vec::new(),
             stderr: None,
         }
     }
@@ -68,7 +72,8 @@ impl Curve {
         Curve {
             inner: self.inner.clone(),
             unit: self.unit,
-            correction: self.correction,
+            repair: self.repair,
+            measured: self.measured.clone(),
             stderr: self.stderr.clone(),
         }
     }
@@ -122,9 +127,9 @@ impl Curve {
         let unit = unit_of(unit)?;
         within_budget(Budget::default().check_curve_len(n))?;
         let pts: Vec<(usize, f64)> = points.iter().map(|&(j, z)| (j, unit.to_nats(z))).collect();
-        let (inner, correction) = if repair {
+        let (inner, repair) = if repair {
             let (c, r) = InformationCurve::from_points_repaired(n, &pts).map_err(value_error)?;
-            (c, Some((unit.from_nats(r.max_correction), r.at_j)))
+            (c, Some(r))
         } else {
             (
                 InformationCurve::from_points(n, &pts).map_err(value_error)?,
@@ -134,7 +139,8 @@ impl Curve {
         Ok(Curve {
             inner,
             unit,
-            correction,
+            repair,
+            measured: points.iter().map(|p| p.0).collect(),
             stderr,
         })
     }
@@ -176,6 +182,7 @@ impl Curve {
                 losses.len()
             )));
         }
+        let measured = ts.iter().map(|t| t + 1).collect();
         let pairs: Vec<(usize, f64)> = ts
             .into_iter()
             .zip(losses)
@@ -185,7 +192,8 @@ impl Curve {
         Ok(Curve {
             inner,
             unit,
-            correction: Some((unit.from_nats(r.max_correction), r.at_j)),
+            repair: Some(r),
+            measured,
             stderr: None,
         })
     }
@@ -204,7 +212,8 @@ impl Curve {
         Ok(Curve {
             inner,
             unit,
-            correction: Some((unit.from_nats(report.max_correction), report.at_j)),
+            repair: Some(report),
+            measured: Vec::new(),
             stderr: None,
         })
     }
@@ -262,7 +271,15 @@ impl Curve {
     /// (largest correction, at j) if the curve was repaired, else None.
     #[getter]
     fn correction(&self) -> Option<(f64, usize)> {
-        self.correction
+        self.repair
+            .map(|r| (self.unit.from_nats(r.max_correction), r.at_j))
+    }
+
+    /// The positions j (1-based) measured, for a curve from sparse points or masked losses:
+    /// past the last one the curve is held flat, and plans report `unmeasured_tail`.
+    #[getter]
+    fn measured(&self) -> Vec<usize> {
+        self.measured.clone()
     }
 
     /// [(j, standard error)] of an estimated curve, else None.
@@ -276,7 +293,8 @@ impl Curve {
         Ok(Curve {
             inner: self.inner.clone(),
             unit: unit_of(unit)?,
-            correction: self.correction,
+            repair: self.repair,
+            measured: self.measured.clone(),
             stderr: self.stderr.clone(),
         })
     }
@@ -285,7 +303,7 @@ impl Curve {
     /// {"unit", "n", "points": [[j, Z_j], …]} (strictly validated; see `Curve.repair`).
     #[staticmethod]
     fn from_json(text: &str) -> PyResult<Self> {
-        let (inner, _, unit) = unmask_io::read_curve_in(
+        let read = unmask_io::read_curve_full(
             text,
             unmask_io::Format::Json,
             None,
@@ -293,7 +311,11 @@ impl Curve {
             &Budget::default(),
         )
         .map_err(value_error)?;
-        Ok(Curve::plain(inner, unit))
+        Ok(Curve {
+            repair: read.repair,
+            measured: read.measured,
+            ..Curve::plain(read.curve, read.unit)
+        })
     }
 
     /// The curve file the CLI writes (`unmask curve --out FILE.json`), byte for byte.
@@ -366,20 +388,22 @@ fn report_dict<'py>(
     Ok(object.cast_into::<PyDict>()?)
 }
 
-/// [`report_dict`] for a report about `curve`, with `repair: {max_correction, at_j}` when the
-/// curve was repaired: the field the CLI's plan, eval, compare and frontier add with --repair.
+/// [`report_dict`] for a report about `curve` and the schedule it stands on, with the CLI's
+/// `repair` and `unmeasured_tail` fields when there is something to say
+/// ([`unmask_io::add_input_notes`]).
 fn curve_report_dict<'py>(
     py: Python<'py>,
     curve: &Curve,
+    schedule: Option<&unmask_core::Schedule>,
     report: impl serde::Serialize,
 ) -> PyResult<Bound<'py, PyDict>> {
     let mut value = serde_json::to_value(report).map_err(value_error)?;
-    if let (Some((max_correction, at_j)), Some(map)) = (curve.correction, value.as_object_mut()) {
-        map.insert(
-            "repair".into(),
-            serde_json::json!({"max_correction": max_correction, "at_j": at_j}),
-        );
-    }
+    let tail = schedule.and_then(|s| {
+        unmask_core::unmeasured_tail(&curve.inner, &curve.measured, s)
+            .ok()
+            .flatten()
+    });
+    unmask_io::add_input_notes(&mut value, curve.repair, tail, curve.unit);
     Ok(to_py(py, &value, false)?.cast_into::<PyDict>()?)
 }
 
@@ -451,6 +475,7 @@ fn optimal_schedule<'py>(
     curve_report_dict(
         py,
         curve,
+        Some(&optimum.schedule),
         unmask_io::PlanReport::new(inner.len(), curve.unit, target, &optimum),
     )
 }
@@ -538,7 +563,9 @@ fn frontier<'py>(
     let report = py
         .detach(|| unmask_io::FrontierReport::compute(inner, curve.unit, &grid, &order, budget))
         .map_err(value_error)?;
-    curve_report_dict(py, curve, report)
+    let at_budget =
+        unmask_core::optimal_schedule(inner, budget, Method::Lagrangian).map_err(value_error)?;
+    curve_report_dict(py, curve, Some(&at_budget.schedule), report)
 }
 
 /// The presets (default all; names as in `unmask compare --presets`) at a step budget against
@@ -559,6 +586,7 @@ fn compare<'py>(
     curve_report_dict(
         py,
         curve,
+        cmp.rows.last().map(|r| &r.schedule),
         unmask_io::CompareReport::new(inner.len(), curve.unit, steps, &cmp),
     )
 }

@@ -144,13 +144,10 @@ fn blockwise(
             "--presets does not apply with --blocks (the block-wise decoders are llada, cosine and the optimal allocation)"
         );
     }
-    let grid = args.steps.clone().map(|s| s.0).unwrap_or_else(|| {
-        let mut g: Vec<usize> = std::iter::successors(Some(m), |k| Some(k * 2))
-            .take_while(|&k| k < n)
-            .collect();
-        g.push(n);
-        g
-    });
+    let grid = args
+        .steps
+        .clone()
+        .map_or_else(|| plot::block_grid(blocks), |s| s.0);
     let budget = args.budget.unwrap_or((64.min(n) / m).max(1) * m);
     let cmp = unmask_core::compare_blockwise(blocks, budget).context("--budget")?;
     let series = unmask_core::blockwise_frontier(blocks, &grid).context("--steps")?;
@@ -158,13 +155,7 @@ fn blockwise(
     if let Some(path) = &args.plot {
         let flat = blocks.concatenated();
         let optimal = unmask_core::optimal_blockwise(blocks, budget)?;
-        let lines: Vec<plot::Series> = series
-            .iter()
-            .map(|(name, points)| plot::Series {
-                name: (*name).to_string(),
-                points: points.clone(),
-            })
-            .collect();
+        let lines = plot::block_series(blocks, &grid)?;
         let marks = Marks {
             budget: Some(budget),
             measured: Vec::new(),

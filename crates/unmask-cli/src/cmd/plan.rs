@@ -41,7 +41,8 @@ pub struct Args {
     /// Algorithm for --steps (all give the same expected KL; the others are references).
     #[arg(long, value_enum, default_value_t = MethodArg::Lagrangian)]
     pub method: MethodArg,
-    /// Write an SVG plot: the curve with the plan's step approximation, and E-KL against steps.
+    /// Write an SVG plot: the curve with the plan's step approximation, and E-KL against steps
+    /// (with --blocks: the block curves end to end, their boundaries, and the block-wise lines).
     #[arg(long, value_name = "FILE.svg")]
     pub plot: Option<PathBuf>,
 }
@@ -175,6 +176,30 @@ fn blockwise(
         ),
         (None, None) => anyhow::bail!("give --steps K or --epsilon E"),
     };
+    if let Some(path) = &args.plot {
+        let flat = best.flat();
+        let series = plot::block_series(blocks, &plot::block_grid(blocks))?;
+        let marks = plot::Marks {
+            budget: Some(flat.steps()),
+            measured: Vec::new(),
+            block: blocks.uniform_block_len(),
+        };
+        let title = format!(
+            "optimal allocation, {} steps over {} blocks: E-KL {} {unit}",
+            flat.steps(),
+            blocks.blocks(),
+            num(unit.from_nats(best.expected_kl))
+        );
+        plot::write(
+            path,
+            &blocks.concatenated(),
+            unit,
+            Some(&flat),
+            &series,
+            &title,
+            &marks,
+        )?;
+    }
     let mut doc =
         unmask_io::BlockwiseReport::new(blocks.len(), unit, &best.schedules, &best.per_block);
     doc.target = Some(target);
