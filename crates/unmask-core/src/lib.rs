@@ -75,7 +75,7 @@ pub use blockwise::{
 pub use compare::{
     Baseline, BlockCompareError, BlockRow, Comparison, NamedFrontier, Row, SCAN_LIMIT, Speedup,
     blockwise_frontier, compare, compare_blockwise, compare_cost, compare_presets, frontier_cost,
-    preset_frontier, speedup,
+    preset_frontier, speedup, speedup_sentence,
 };
 pub use curve::{CurveError, InformationCurve, Repair, Unit, UnitError};
 pub use dist::{

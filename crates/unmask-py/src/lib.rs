@@ -563,9 +563,14 @@ fn frontier<'py>(
     let report = py
         .detach(|| unmask_io::FrontierReport::compute(inner, curve.unit, &grid, &order, budget))
         .map_err(value_error)?;
-    let at_budget =
-        unmask_core::optimal_schedule(inner, budget, Method::Lagrangian).map_err(value_error)?;
-    curve_report_dict(py, curve, Some(&at_budget.schedule), report)
+    // The tail note is about the optimum at the budget, optimised only for a sparse curve.
+    let at_budget = if curve.measured.is_empty() {
+        None
+    } else {
+        let best = py.detach(|| unmask_core::optimal_schedule(inner, budget, Method::Lagrangian));
+        Some(best.map_err(value_error)?.schedule)
+    };
+    curve_report_dict(py, curve, at_budget.as_ref(), report)
 }
 
 /// The presets (default all; names as in `unmask compare --presets`) at a step budget against

@@ -43,13 +43,16 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
             )
             .map_err(crate::args::over_budget)
     };
-    // A family's n is known before its curve is built: refuse at once.
-    if let Some(n) = args.input.declared_len() {
+    // A family's n is known before its curve is built: refuse at once; a file's once read.
+    let declared = args.input.declared_len();
+    if let Some(n) = declared {
         price(n)?;
     }
     let loaded = args.input.load()?;
     let curve = &loaded.curve;
-    price(curve.len())?;
+    if declared.is_none() {
+        price(curve.len())?;
+    }
     let presets = if args.presets.is_empty() {
         unmask_core::Baseline::ALL.to_vec()
     } else {

@@ -96,21 +96,26 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         )?;
     }
     let doc = doc.in_unit(unit);
-    // The tail note is about the optimum at the budget, the schedule the headline stands on.
-    let at_budget = unmask_core::optimal_schedule(curve, budget, unmask_core::Method::Lagrangian)?;
-    let notes = report::InputNotes::new(&loaded, Some(&at_budget.schedule));
+    // The tail note is about the optimum at the budget, optimised only for a sparse curve.
+    let at_budget = if loaded.measured.is_empty() {
+        None
+    } else {
+        Some(
+            unmask_core::optimal_schedule(curve, budget, unmask_core::Method::Lagrangian)?.schedule,
+        )
+    };
+    let notes = report::InputNotes::new(&loaded, at_budget.as_ref());
     if args.output.json {
         let mut value = serde_json::to_value(&doc)?;
         notes.add_to(&mut value, unit);
         report::print_json(out, &value)?;
         return Ok(());
     }
-    let speedup = unmask_core::Speedup {
-        steps: doc.speedup.steps,
-        uniform_kl: unit.to_nats(doc.speedup.uniform_expected_kl),
-        optimal_steps: doc.speedup.optimal_steps,
-    };
-    writeln!(out, "{}", speedup.sentence())?;
+    writeln!(
+        out,
+        "{}",
+        unmask_core::speedup_sentence(doc.speedup.steps, doc.speedup.optimal_steps)
+    )?;
     writeln!(out, "{}; expected KL in {unit}", loaded.describe(unit))?;
     write!(out, "{}", notes.text(n, unit))?;
     let headers: Vec<String> = std::iter::once("steps".to_string())

@@ -254,15 +254,19 @@ impl Speedup {
         self.steps as f64 / self.optimal_steps.max(1) as f64
     }
 
-    /// The sentence the text reports open with.
+    /// The sentence the text reports open with ([`speedup_sentence`]).
     pub fn sentence(&self) -> String {
-        format!(
-            "optimal reaches LLaDA's (uniform) error at {} steps in {} steps: {:.2}× fewer forward passes",
-            self.steps,
-            self.optimal_steps,
-            self.ratio()
-        )
+        speedup_sentence(self.steps, self.optimal_steps)
     }
+}
+
+/// "optimal reaches LLaDA's (uniform) error at K steps in K' steps: K/K'× fewer forward
+/// passes", the first line of `compare` and `frontier`.
+pub fn speedup_sentence(steps: usize, optimal_steps: usize) -> String {
+    format!(
+        "optimal reaches LLaDA's (uniform) error at {steps} steps in {optimal_steps} steps: {:.2}× fewer forward passes",
+        steps as f64 / optimal_steps.max(1) as f64
+    )
 }
 
 /// [`Speedup`] at `steps` on `curve`.
