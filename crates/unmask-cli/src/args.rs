@@ -7,16 +7,34 @@ use anyhow::Context;
 use unmask_core::budget::Budget;
 use unmask_core::{DistSpec, InformationCurve, Repair, Unit};
 
-static BUDGET: OnceLock<Budget> = OnceLock::new();
+static BUDGET: OnceLock<(Budget, bool)> = OnceLock::new();
 
-/// Sets the process's resource budget (`--max-memory`, `--max-work`); the first call wins.
-pub fn set_budget(budget: Budget) {
-    let _ = BUDGET.set(budget);
+/// The work a network's training or forward passes may plan when `--max-work` is not given:
+/// 3.6·10¹² operations, about an hour. A model command a user asks for (a minute of
+/// estimation, ten minutes of training) is ordinary work; the guard is there for runaway
+/// inputs (13 billion parameters, a million steps).
+pub const MODEL_WORK: f64 = 3.6e12;
+
+/// Sets the process's resource budget (`--max-memory`, `--max-work`, and whether the work
+/// limit was given); the first call wins.
+pub fn set_budget(budget: Budget, work_given: bool) {
+    let _ = BUDGET.set((budget, work_given));
 }
 
 /// The resource budget every command checks its inputs against before allocating.
 pub fn budget() -> Budget {
-    BUDGET.get().copied().unwrap_or_default()
+    BUDGET.get().map(|b| b.0).unwrap_or_default()
+}
+
+/// The budget of a network's training and forward passes: the same memory, and
+/// [`MODEL_WORK`] unless `--max-work` was given.
+pub fn model_budget() -> Budget {
+    let (b, given) = BUDGET.get().copied().unwrap_or_default();
+    if given {
+        b
+    } else {
+        Budget::new(b.memory(), MODEL_WORK)
+    }
 }
 
 /// A refusal of the resource policy, with the flags that lift it.
@@ -421,13 +439,9 @@ pub fn check_model_passes(
     passes: f64,
     what: String,
 ) -> anyhow::Result<()> {
-    let params = oracle.model().config().parameter_count() as f64;
-    let n = unmask_core::Oracle::len(oracle) as f64;
-    budget()
-        .check(
-            what,
-            unmask_core::budget::Cost::work(passes * 2.0 * params * n / 64.0),
-        )
+    let n = unmask_core::Oracle::len(oracle);
+    model_budget()
+        .check(what, oracle.model().config().forward_cost(1, n, passes))
         .map_err(over_budget)
 }
 
@@ -442,4 +456,12 @@ pub fn set_device(spec: &str) {
 pub fn device() -> anyhow::Result<unmask_nn::Device> {
     let spec = DEVICE.get().map_or("cpu", String::as_str);
     unmask_nn::device(spec).context("--device")
+}
+
+/// Parses an integer ≥ 1 (a count where 0 means nothing).
+pub fn parse_positive(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(v) if v >= 1 => Ok(v),
+        _ => Err(format!("{s:?} is not an integer ≥ 1")),
+    }
 }

@@ -110,8 +110,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 /// Loads a checkpoint directory and builds its network (the names, shapes and vocabulary
 /// checked; errors name the file or tensor).
 pub fn load_model(dir: &Path) -> anyhow::Result<(unmask_nn::Llada, unmask_nn::Vocab)> {
-    let ckpt =
-        unmask_nn::checkpoint::load(dir).with_context(|| format!("--model {}", dir.display()))?;
+    let ckpt = match unmask_nn::checkpoint::load(dir, &crate::args::budget()) {
+        Err(unmask_nn::NnError::OverBudget(e)) => return Err(crate::args::over_budget(e)),
+        other => other.with_context(|| format!("--model {}", dir.display()))?,
+    };
     let model = unmask_nn::Llada::new(ckpt.config, &ckpt.tensors)
         .with_context(|| format!("--model {}", dir.display()))?
         .to_device(&crate::args::device()?)?;
@@ -164,11 +166,15 @@ pub fn trained_length(dir: &std::path::Path) -> Option<usize> {
     let text = std::fs::read_to_string(dir.join("train_state.json")).ok()?;
     let state: serde_json::Value = serde_json::from_str(&text).ok()?;
     let run = state.get("run")?;
+    if let Some(n) = run.get("len").and_then(serde_json::Value::as_u64) {
+        return usize::try_from(n).ok();
+    }
+    // Checkpoints written before the record carried "len" for --dist runs.
     if let Some(spec) = run.get("dist").and_then(serde_json::Value::as_str) {
         let family = unmask_core::DistSpec::parse(spec).ok()?.build(None).ok()?;
         return Some(family.len());
     }
-    run.get("len")?.as_u64().map(|n| n as usize)
+    None
 }
 
 /// The model's curve given as `--curve` (repaired with `--repair`), which must have length `n`

@@ -25,7 +25,7 @@ mod report;
 /// Optimal unmasking schedules for masked diffusion models (LLaDA, Dream, MDLM, MaskGIT…).
 ///
 /// A schedule says how many tokens each forward pass reveals. unmask computes the exact expected
-/// KL error of any schedule from the data's information curve Z (Chen, Cong, Li 2025), finds the
+/// KL error of any schedule from the data's information curve Z (Chen, Cong, Li, COLT 2026), finds the
 /// optimal schedule for a step budget or an error target, and compares it with today's presets.
 /// Curves come from a file (--curve) or a closed-form family (--dist). Units are nats unless
 /// --unit bits is given.
@@ -42,10 +42,11 @@ struct Cli {
     max_memory: f64,
 
     /// Elementary operations a command may plan (about 10^9 per second); inputs that would
-    /// need more are refused up front with the estimate.
+    /// need more are refused up front with the estimate [default: 1e10, about ten seconds; for
+    /// a network's training and forward passes 3.6e12, about an hour].
     #[arg(long, global = true, value_name = "OPS", env = "UNMASK_MAX_WORK",
-          default_value = "1e10", value_parser = unmask_core::budget::parse_size)]
-    max_work: f64,
+          value_parser = unmask_core::budget::parse_size)]
+    max_work: Option<f64>,
 
     /// Where networks (--model, train) run: cpu, or cuda / cuda:N in a binary built with
     /// `--features cuda`.
@@ -90,10 +91,14 @@ enum Command {
 
 fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    args::set_budget(unmask_core::budget::Budget::new(
-        cli.max_memory,
-        cli.max_work,
-    ));
+    args::set_budget(
+        unmask_core::budget::Budget::new(
+            cli.max_memory,
+            cli.max_work
+                .unwrap_or(unmask_core::budget::Budget::DEFAULT_WORK),
+        ),
+        cli.max_work.is_some(),
+    );
     args::set_device(&cli.device);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

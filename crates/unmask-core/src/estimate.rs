@@ -103,17 +103,24 @@ impl ProfileEstimate {
     }
 }
 
-/// The estimation grid: t = round(k·(n−1)/P) revealed tokens for k = 0..P, deduplicated (0
-/// always included, every t < n). The CLI's `estimate --points P` and the default curves of
-/// HMMs and mixtures use it.
+/// The estimation grid: t = round(k·(n−1)/P) revealed tokens for k = 0..P (halves rounded
+/// away from zero), deduplicated (0 always included, every t < n). The CLI's
+/// `estimate --points P`, Python's estimators and the default curves of HMMs and mixtures use
+/// it. With P ≥ n − 1 the spacing is at most 1 and every t in 0..n is measured, so P is capped
+/// there: the work is O(min(P, n)), whatever P.
 ///
 /// # Example
 ///
 /// ```
 /// assert_eq!(unmask_core::estimation_grid(9, 4), vec![0, 2, 4, 6, 8]);
 /// assert_eq!(unmask_core::estimation_grid(3, 8), vec![0, 1, 2]);
+/// assert_eq!(unmask_core::estimation_grid(41, 16)[1..5], [3, 5, 8, 10]); // 2.5 → 3
+/// assert_eq!(unmask_core::estimation_grid(5, 1_000_000_000_000).len(), 5);
 /// ```
 pub fn grid(n: usize, points: usize) -> Vec<usize> {
+    if points >= n.saturating_sub(1) {
+        return (0..n.max(1)).collect();
+    }
     let points = points.max(1);
     let mut ts: Vec<usize> = (0..=points)
         .map(|k| ((k as f64) * n.saturating_sub(1) as f64 / points as f64).round() as usize)

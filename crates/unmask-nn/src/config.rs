@@ -2,6 +2,8 @@
 
 use serde_json::{Map, Value};
 
+use unmask_core::budget::Cost;
+
 use crate::NnError;
 
 /// The architecture of a LLaDA-family network (`docs/neural.md`), read from and written to
@@ -95,6 +97,13 @@ const FIXED: &[(&str, &str)] = &[
     ("multi_query_attention", "false"),
     ("clip_qkv", "null"),
 ];
+
+/// Training's time per priced operation against inference's: a step's many small ops, the
+/// host-side update and the validation passes make training about four times slower than
+/// its multiply-adds alone at inference speed (measured, release, 2 cores: `tiny` on n = 10,
+/// B = 32, 200 steps in 2.9 s, priced 0.64 s before this factor; `small` on n = 256, 20 steps
+/// in 45 s, priced 15 s).
+pub const TRAIN_OVERHEAD: f64 = 4.0;
 
 impl Config {
     /// The `--size tiny` network for `vocab` tokens (the mask last): d = 64, 2 layers, 4 heads,
@@ -234,6 +243,58 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// What `passes` batched forward passes over `batch` sequences of length `n` cost
+    /// (inference: one layer's activations live at a time).
+    ///
+    /// Memory (f32): the parameters, and per layer the (B, n, d) activations (about 8 live),
+    /// the SwiGLU's (B, n, mlp) (3) and the attention scores (B, H, n, n) (2), plus the logits
+    /// (B, n, V) twice. Work: 2·parameters·n multiply-adds per sequence for the matrices and
+    /// 2·layers·n²·d for attention, at one budget operation per 64 multiply-adds (candle runs
+    /// about 5·10¹⁰ a second on 2 cores: `python/bench/bench_nn.py`).
+    pub fn forward_cost(&self, batch: usize, n: usize, passes: f64) -> Cost {
+        let (b, n) = (batch as f64, n as f64);
+        let (d, h, layers) = (
+            self.d_model as f64,
+            self.n_heads as f64,
+            self.n_layers as f64,
+        );
+        let params = self.parameter_count() as f64;
+        let activations = b
+            * n
+            * (8.0 * d + 3.0 * self.mlp_hidden_size as f64 + 2.0 * self.embedding_size as f64)
+            + 2.0 * b * h * n * n;
+        let macs = b * (2.0 * params * n + 2.0 * layers * n * n * d);
+        Cost::new(4.0 * (params + activations), passes * macs / 64.0)
+    }
+
+    /// What `steps` training steps on batches of `batch` sequences of length `n` cost.
+    ///
+    /// Memory (f32): about eight copies of the parameters (the weights, their gradients,
+    /// AdamW's two moments and the update's working copies) and every layer's activations
+    /// kept for the backward pass, (B, n, d) about 36 times, (B, n, mlp) 12, the attention
+    /// scores (B, H, n, n) 9, plus the logits (B, n, V) 12 times (three times the tensors the
+    /// graph names: candle keeps each op's output and its gradient's temporaries; measured
+    /// peak 2.46 GB for `--size small --len 256 --batch 32`, priced 2.5 GB). Work: a forward
+    /// and a backward pass (three forward passes' worth) and the update, times
+    /// [`TRAIN_OVERHEAD`].
+    pub fn training_cost(&self, batch: usize, n: usize, steps: f64) -> Cost {
+        let (b, nf) = (batch as f64, n as f64);
+        let (d, h, layers) = (
+            self.d_model as f64,
+            self.n_heads as f64,
+            self.n_layers as f64,
+        );
+        let params = self.parameter_count() as f64;
+        let per_layer =
+            b * nf * (36.0 * d + 12.0 * self.mlp_hidden_size as f64) + 9.0 * b * h * nf * nf;
+        let activations = layers * per_layer + 12.0 * b * nf * self.embedding_size as f64;
+        let forward = self.forward_cost(batch, n, 1.0).work;
+        Cost::new(
+            4.0 * (8.0 * params + activations),
+            steps * TRAIN_OVERHEAD * (3.0 * forward + 20.0 * params / 64.0),
+        )
     }
 
     /// Number of parameters.

@@ -29,53 +29,80 @@ pub enum Corpus {
 }
 
 impl Corpus {
-    /// A text corpus: the vocabulary is the training text's characters (sorted); the
-    /// validation text is `valid`, or the last tenth of `train` when absent. `what` names the
-    /// inputs in errors.
+    /// A text corpus: the vocabulary is `vocab` when given (a resumed run keeps the ids it was
+    /// trained with) or else the training text's characters (sorted); the validation text is
+    /// `valid`, or the last tenth of `train` when absent. `what` names the inputs in errors.
     ///
     /// # Errors
     ///
-    /// [`NnError::Input`] for texts shorter than a window, or a validation character outside
-    /// the training vocabulary (with its line).
+    /// [`NnError::Input`] for a window length of 0, texts shorter than a window (saying what
+    /// was split off), a character outside the vocabulary (naming it and its line: in the
+    /// training text when `vocab` is given, else in the validation text).
     pub fn text(
         train: &str,
         valid: Option<&str>,
         n: usize,
         what: (&str, &str),
+        vocab: Option<&[char]>,
     ) -> Result<Corpus, NnError> {
-        let (train, valid) = match valid {
-            Some(v) => (train.to_string(), v.to_string()),
+        if n == 0 {
+            return Err(NnError::Input(
+                "the window length must be at least 1 token".into(),
+            ));
+        }
+        let held_out = valid.is_none();
+        let (train, valid, cut) = match valid {
+            Some(v) => (train.to_string(), v.to_string(), 0),
             None => {
                 let chars: Vec<char> = train.chars().collect();
                 let cut = chars.len() - chars.len() / 10;
-                (chars[..cut].iter().collect(), chars[cut..].iter().collect())
+                (
+                    chars[..cut].iter().collect(),
+                    chars[cut..].iter().collect(),
+                    cut,
+                )
             }
         };
-        let mut chars: Vec<char> = train.chars().collect();
-        chars.sort_unstable();
-        chars.dedup();
-        let id = |c: char| chars.binary_search(&c).ok().map(|i| i as u32);
-        let train_ids: Vec<u32> = train.chars().map(|c| id(c).expect("own char")).collect();
-        let mut valid_ids = Vec::new();
-        for (line, text) in valid.split('\n').enumerate() {
-            for c in text.chars().chain(std::iter::once('\n')) {
-                valid_ids.push(id(c).ok_or_else(|| {
-                    NnError::Input(format!(
-                        "{}: line {}: character {c:?} does not occur in {}",
-                        what.1,
-                        line + 1,
-                        what.0
-                    ))
-                })?);
+        let chars: Vec<char> = match vocab {
+            Some(v) => v.to_vec(),
+            None => {
+                let mut c: Vec<char> = train.chars().collect();
+                c.sort_unstable();
+                c.dedup();
+                c
             }
-        }
-        valid_ids.pop(); // the split added one newline too many
-        for (ids, name) in [(&train_ids, what.0), (&valid_ids, what.1)] {
+        };
+        let train_name = if held_out {
+            format!("{} (its first nine tenths, the training part)", what.0)
+        } else {
+            what.0.to_string()
+        };
+        let valid_name = if held_out {
+            format!(
+                "{} (its last tenth from character {}, held out for validation; give --valid FILE to choose the validation text)",
+                what.0,
+                cut + 1
+            )
+        } else {
+            what.1.to_string()
+        };
+        let train_ids = if vocab.is_some() {
+            ids_of(&train, &chars, &train_name, "the checkpoint's vocabulary")?
+        } else {
+            let id = |c: char| chars.binary_search(&c).expect("own char") as u32;
+            train.chars().map(id).collect()
+        };
+        let source = if vocab.is_some() {
+            "the checkpoint's vocabulary".to_string()
+        } else {
+            format!("the training text {train_name}")
+        };
+        let valid_ids = ids_of(&valid, &chars, &valid_name, &source)?;
+        for (ids, name) in [(&train_ids, &train_name), (&valid_ids, &valid_name)] {
             if ids.len() <= n {
                 return Err(NnError::Input(format!(
-                    "{name}: {} characters, fewer than a window of {} + 1",
+                    "{name}: {} characters, fewer than a window of {n} + 1 (use a longer text or a smaller --len)",
                     ids.len(),
-                    n
                 )));
             }
         }
@@ -208,4 +235,23 @@ impl Corpus {
             }
         }
     }
+}
+
+/// The ids of `text`'s characters in `chars` (sorted); a character outside is refused with its
+/// line, as not occurring in `source`.
+fn ids_of(text: &str, chars: &[char], name: &str, source: &str) -> Result<Vec<u32>, NnError> {
+    let mut ids = Vec::with_capacity(text.len());
+    let mut line = 1;
+    for c in text.chars() {
+        let id = chars.binary_search(&c).map_err(|_| {
+            NnError::Input(format!(
+                "{name}: line {line}: character {c:?} does not occur in {source}"
+            ))
+        })?;
+        ids.push(id as u32);
+        if c == '\n' {
+            line += 1;
+        }
+    }
+    Ok(ids)
 }

@@ -97,6 +97,34 @@ pub enum NnError {
         /// What became non-finite.
         what: String,
     },
+    /// A tensor holds a NaN or an infinity (nothing is written or loaded).
+    #[error("tensor {tensor} holds {value} at index {index:?}: a checkpoint must be finite")]
+    NonFinite {
+        /// The tensor's name.
+        tensor: String,
+        /// The first bad element's index.
+        index: Vec<usize>,
+        /// Its value.
+        value: f32,
+    },
+    /// Another process is writing checkpoints to the same folder.
+    #[error(
+        "{}: another training run is writing to it ({}; lock file {}); wait for it, or choose another --out",
+        path.display(),
+        if holder.is_empty() { "a process that has just started" } else { holder.as_str() },
+        lock.display()
+    )]
+    Locked {
+        /// The checkpoint folder.
+        path: std::path::PathBuf,
+        /// Who holds the lock, as it wrote in the lock file.
+        holder: String,
+        /// The lock file.
+        lock: std::path::PathBuf,
+    },
+    /// The work would exceed the resource budget (nothing was read or allocated).
+    #[error(transparent)]
+    OverBudget(#[from] unmask_core::budget::OverBudget),
     /// candle failed.
     #[error("tensor computation failed: {0}")]
     Candle(#[from] candle_core::Error),

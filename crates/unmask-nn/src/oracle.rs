@@ -93,15 +93,17 @@ impl NeuralOracle {
                 let logit = &flat[next * q..(next + 1) * q];
                 next += 1;
                 let real = |v: usize| v != c.mask_token_id;
+                // Every real token's logit must be finite (`f64::max` would skip a NaN).
+                if let Some(v) = (0..q).filter(|&v| real(v)).find(|&v| !logit[v].is_finite()) {
+                    return Err(NnError::Input(format!(
+                        "the model's logit of token {v} at position {i} is {}, not finite",
+                        logit[v]
+                    )));
+                }
                 let top = (0..q)
                     .filter(|&v| real(v))
                     .map(|v| f64::from(logit[v]))
                     .fold(f64::NEG_INFINITY, f64::max);
-                if !top.is_finite() {
-                    return Err(NnError::Input(format!(
-                        "the model's logits at position {i} are not finite"
-                    )));
-                }
                 let mut total = 0.0;
                 for (v, r) in row.iter_mut().enumerate() {
                     *r = if real(v) {

@@ -7,8 +7,9 @@ use candle_core::{D, DType, Device, Tensor, Var};
 use rand::RngExt;
 use serde_json::{Value, json};
 
-use crate::checkpoint::{self, FileBody, Vocab};
+use crate::checkpoint::{self, FileBody, Vocab, Writer};
 use crate::{Config, Llada, NnError, Path as FwdPath, init_params};
+use unmask_core::budget::Budget;
 
 /// Optimisation settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,13 +143,13 @@ impl Trainer {
         Ok(self)
     }
 
-    /// Resumes from a checkpoint written by [`Trainer::save`].
+    /// Resumes from a checkpoint written by [`Trainer::save`] (read within `budget`).
     ///
     /// # Errors
     ///
     /// [`NnError`] naming what is missing or inconsistent.
-    pub fn resume(dir: &Path) -> Result<(Trainer, Value), NnError> {
-        let ckpt = checkpoint::load(dir)?;
+    pub fn resume(dir: &Path, budget: &Budget) -> Result<(Trainer, Value, Vocab), NnError> {
+        let ckpt = checkpoint::load(dir, budget)?;
         let state_path = dir.join("train_state.json");
         let bad = |msg: String| NnError::File {
             path: state_path.clone(),
@@ -165,7 +166,7 @@ impl Trainer {
             .and_then(Value::as_u64)
             .ok_or_else(|| bad("no \"step\"".into()))? as usize;
         let mut trainer = Trainer::new(ckpt.config.clone(), train)?;
-        Llada::new(ckpt.config, &ckpt.tensors)?; // names and shapes
+        Llada::new(ckpt.config.clone(), &ckpt.tensors)?; // names and shapes
         for (name, var) in &trainer.params {
             var.set(&ckpt.tensors[name].to_dtype(DType::F32)?)?;
         }
@@ -209,7 +210,7 @@ impl Trainer {
                     .collect()
             })
             .unwrap_or_default();
-        Ok((trainer, state))
+        Ok((trainer, state, ckpt.vocab))
     }
 
     /// Steps taken.
@@ -241,6 +242,20 @@ impl Trainer {
         seed: u64,
         step: u64,
     ) -> Result<Tensor, NnError> {
+        let weighted = self.weighted_nll(model, ids, n, seed, step)?;
+        Ok((weighted.sum_all()? / ids.len() as f64)?)
+    }
+
+    /// Each position's term of the objective (B·n values: −ln p of a masked token over its
+    /// masking probability, 0 where unmasked).
+    fn weighted_nll(
+        &self,
+        model: &Llada,
+        ids: &[u32],
+        n: usize,
+        seed: u64,
+        step: u64,
+    ) -> Result<Tensor, NnError> {
         let b = ids.len() / n;
         let q = self.config.vocab_size - 1;
         let mut rng = unmask_core::stream(seed, step);
@@ -264,7 +279,7 @@ impl Trainer {
         let logits = model.forward(&input, FwdPath::Train)?.narrow(2, 0, q)?;
         let logp = candle_nn::ops::log_softmax(&logits.reshape((b * n, q))?, D::Minus1)?;
         let nll = logp.gather(&target.unsqueeze(1)?, 1)?.squeeze(1)?.neg()?;
-        Ok(((nll * weight)?.sum_all()? / (b * n) as f64)?)
+        Ok((nll * weight)?)
     }
 
     /// One optimisation step on a batch `ids` of sequences of length `n` (row-major): the
@@ -313,12 +328,13 @@ impl Trainer {
         let lr = self.train.lr_at(self.step);
         let (c1, c2) = (1.0 - BETA1.powi(t), 1.0 - BETA2.powi(t));
         let decay = 1.0 - lr * self.train.weight_decay;
+        // The new values are computed for every tensor first and committed only when all are
+        // finite, so a diverging step leaves the parameters and moments of the step before.
+        let mut updated = Vec::with_capacity(self.params.len());
         for ((name, var), g) in self.params.iter().zip(gs) {
             let mut w: Vec<f32> = var.as_tensor().flatten_all()?.to_vec1()?;
-            let (m, v) = (
-                self.m.get_mut(name).expect("moments of every parameter"),
-                self.v.get_mut(name).expect("moments of every parameter"),
-            );
+            let mut m = self.m[name].clone();
+            let mut v = self.v[name].clone();
             for (((w, m), v), g) in w.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(g) {
                 let g = f64::from(g) * scale;
                 let mf = BETA1 * f64::from(*m) + (1.0 - BETA1) * g;
@@ -328,36 +344,63 @@ impl Trainer {
                 *m = mf as f32;
                 *v = vf as f32;
             }
+            if let Some(k) = w.iter().position(|x| !x.is_finite()) {
+                return Err(NnError::Diverged {
+                    step: self.step + 1,
+                    what: format!(
+                        "the update makes {name} non-finite ({} at element {k}; learning rate {lr})",
+                        w[k]
+                    ),
+                });
+            }
+            updated.push((name.clone(), w, m, v));
+        }
+        for (name, w, m, v) in updated {
+            let var = &self.params[&name];
             var.set(&Tensor::from_vec(w, var.shape(), &self.device)?)?;
+            self.m.insert(name.clone(), m);
+            self.v.insert(name, v);
         }
         self.step += 1;
         Ok(value)
     }
 
-    /// The objective on held-out sequences (fixed masks from `seed`), averaged over batches of
-    /// `batch`: the validation loss (negative ELBO per token, nats).
+    /// The objective on held-out sequences (fixed masks from `seed`, in batches of `batch`):
+    /// the validation loss (negative ELBO per token, nats) and its standard error over the
+    /// sequences (each sequence's own mask ratio and masks included in its scatter).
     ///
     /// # Errors
     ///
     /// candle's.
-    pub fn evaluate(&self, ids: &[u32], n: usize, batch: usize, seed: u64) -> Result<f64, NnError> {
+    pub fn evaluate(
+        &self,
+        ids: &[u32],
+        n: usize,
+        batch: usize,
+        seed: u64,
+    ) -> Result<(f64, f64), NnError> {
         let model = self.model()?;
-        let rows = ids.len() / n;
-        let mut total = 0.0;
+        let mut values = Vec::with_capacity(ids.len() / n);
         for (k, chunk) in ids.chunks(batch.max(1) * n).enumerate() {
-            let l = self.loss(&model, chunk, n, seed, k as u64)?.detach();
-            total += f64::from(l.to_scalar::<f32>()?) * (chunk.len() / n) as f64;
+            let rows = chunk.len() / n;
+            let w = self
+                .weighted_nll(&model, chunk, n, seed, k as u64)?
+                .detach();
+            let sums: Vec<f32> = (w.reshape((rows, n))?.sum(1)? / n as f64)?.to_vec1()?;
+            values.extend(sums.into_iter().map(f64::from));
         }
-        Ok(total / rows as f64)
+        let m = unmask_core::Moments::of(values);
+        Ok((m.mean(), m.stderr()))
     }
 
     /// Writes the checkpoint (model, vocabulary, optimizer moments, `train_state.json` with
-    /// the step, the settings, the history and `extra`) atomically to `dir`.
+    /// the step, the settings, the history and `extra`) through `writer`, which replaces the
+    /// previous one atomically.
     ///
     /// # Errors
     ///
-    /// [`NnError::File`].
-    pub fn save(&self, dir: &Path, vocab: &Vocab, extra: Value) -> Result<(), NnError> {
+    /// [`NnError::NonFinite`] (nothing written) or [`NnError::File`].
+    pub fn save(&self, writer: &Writer, vocab: &Vocab, extra: Value) -> Result<(), NnError> {
         let tensors: BTreeMap<String, Tensor> = self
             .params
             .iter()
@@ -379,8 +422,7 @@ impl Trainer {
             "history": self.history.iter().map(|(s, l, v)| json!([s, l, v])).collect::<Vec<_>>(),
             "run": extra,
         });
-        checkpoint::save(
-            dir,
+        writer.save(
             &self.config,
             &tensors,
             vocab,

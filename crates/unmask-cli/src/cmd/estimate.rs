@@ -35,8 +35,8 @@ pub struct Args {
     /// Sequences per forward pass of --model.
     #[arg(long, value_name = "B", default_value_t = 64, value_parser = parse_steps)]
     pub batch: usize,
-    /// Draws (sequences) to average over.
-    #[arg(long, value_name = "M", default_value_t = 1000, value_parser = parse_steps)]
+    /// Draws (sequences) to average over (at least 2: the standard errors need them).
+    #[arg(long, value_name = "M", default_value_t = 1000, value_parser = parse_samples)]
     pub samples: usize,
     /// Grid size: P values of t (revealed tokens) evenly spaced in 1..n−1, plus t = 0.
     #[arg(long, value_name = "P", default_value_t = 16, value_parser = parse_steps)]
@@ -242,4 +242,14 @@ fn run_text(
         unmask_core::Loss::CrossEntropy,
         out,
     )
+}
+
+/// Parses a draw count ≥ 2 (one draw has no standard error).
+fn parse_samples(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(v) if v >= 2 => Ok(v),
+        _ => Err(format!(
+            "{s:?} is not a draw count ≥ 2 (a standard error needs at least two draws)"
+        )),
+    }
 }

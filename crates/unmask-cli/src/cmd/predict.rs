@@ -55,7 +55,21 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     if query.is_empty() {
         bail!("--ids: no position is masked (`_`)");
     }
+    if let Some(trained) = crate::io::trained_length(&args.model)
+        && trained != partial.len()
+    {
+        bail!(
+            "--ids: {} positions, but the model in {} was trained on sequences of length {trained} (other lengths were never seen)",
+            partial.len(),
+            args.model.display()
+        );
+    }
     let oracle = unmask_nn::NeuralOracle::new(model, partial.len(), 1);
+    crate::args::check_model_passes(
+        &oracle,
+        1.0,
+        format!("one forward pass over {} positions", partial.len()),
+    )?;
     let mut probs = vec![0.0; query.len() * q];
     oracle.conditional_marginals(&partial, &query, &mut probs)?;
     // Rows over every id 0..vocab_size − 1, the mask's probability 0.

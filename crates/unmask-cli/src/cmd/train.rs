@@ -15,59 +15,86 @@ use crate::report::{self};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Train on fresh exact draws of this distribution (sequence length = its n).
-    #[arg(long, value_name = "SPEC", conflicts_with = "text", required_unless_present_any = ["text", "resume"])]
+    #[arg(long, value_name = "SPEC", conflicts_with_all = ["text", "resume"], required_unless_present_any = ["text", "resume"])]
     pub dist: Option<String>,
     /// Train on random windows of this UTF-8 text (characters are the tokens).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "resume")]
     pub text: Option<PathBuf>,
     /// Validation text (default: the last tenth of --text, held out).
     #[arg(long, value_name = "FILE", requires = "text")]
     pub valid: Option<PathBuf>,
-    /// Window length for --text.
-    #[arg(long, value_name = "N", default_value_t = 64)]
-    pub len: usize,
-    /// Checkpoint directory (written atomically: config.json, model.safetensors, vocab.json,
-    /// optimizer state).
+    /// Window length for --text [default: 64].
+    #[arg(long, value_name = "N", value_parser = crate::args::parse_positive, conflicts_with = "resume")]
+    pub len: Option<usize>,
+    /// Checkpoint folder: a new path, an empty folder, or a checkpoint of an earlier run (which
+    /// is replaced); any other folder or file is refused before anything is written. Each
+    /// checkpoint (config.json, model.safetensors, vocab.json, optimizer state) replaces the
+    /// previous one atomically, and a lock keeps a second run from writing to it.
     #[arg(long, value_name = "DIR", required_unless_present = "resume")]
     pub out: Option<PathBuf>,
-    /// Continue the run saved in DIR (same data, settings and seed) up to its step count, or
-    /// to --steps.
+    /// Continue the run saved in DIR (its data, network and settings) up to its step count, or
+    /// to --steps; --checkpoint-every may change, and --out writes elsewhere.
     #[arg(long, value_name = "DIR")]
     pub resume: Option<PathBuf>,
     /// Network size: tiny (d 64, 2 layers, 4 heads), small (d 128, 4 layers, 4 heads), with
-    /// overrides: `tiny,d=96,layers=3,heads=4,kv=2,mlp=256`.
-    #[arg(long, value_name = "SIZE", default_value = "tiny")]
-    pub size: String,
-    /// Optimisation steps.
-    #[arg(long, value_name = "S", conflicts_with = "tokens")]
+    /// overrides: `tiny,d=96,layers=3,heads=4,kv=2,mlp=256` [default: tiny].
+    #[arg(long, value_name = "SIZE", conflicts_with = "resume")]
+    pub size: Option<String>,
+    /// Optimisation steps [default: 1000].
+    #[arg(long, value_name = "S", conflicts_with = "tokens", value_parser = crate::args::parse_positive)]
     pub steps: Option<usize>,
     /// Train on about this many tokens instead (steps = tokens / (batch · n)).
-    #[arg(long, value_name = "T")]
+    #[arg(long, value_name = "T", value_parser = parse_tokens, allow_negative_numbers = true)]
     pub tokens: Option<f64>,
-    /// Sequences per step.
-    #[arg(long, value_name = "B", default_value_t = 32)]
-    pub batch: usize,
-    /// Peak learning rate (AdamW; linear warm-up, cosine decay to a tenth).
-    #[arg(long, value_name = "LR", default_value_t = 3e-3)]
-    pub lr: f64,
-    /// Warm-up steps.
-    #[arg(long, value_name = "S", default_value_t = 50)]
-    pub warmup: usize,
-    /// Global gradient-norm clip.
-    #[arg(long, value_name = "C", default_value_t = 1.0)]
-    pub clip: f64,
-    /// Decoupled weight decay.
-    #[arg(long, value_name = "W", default_value_t = 0.0)]
-    pub weight_decay: f64,
-    /// Seed of initialisation, data and masks.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Write a checkpoint (and measure the validation loss) every S steps, and at the end.
-    #[arg(long, value_name = "S", default_value_t = 200)]
-    pub checkpoint_every: usize,
+    /// Sequences per step [default: 32].
+    #[arg(long, value_name = "B", value_parser = crate::args::parse_positive)]
+    pub batch: Option<usize>,
+    /// Peak learning rate, in (0, 1] (AdamW; linear warm-up, cosine decay to a tenth)
+    /// [default: 0.003].
+    #[arg(long, value_name = "LR", value_parser = parse_lr, allow_negative_numbers = true)]
+    pub lr: Option<f64>,
+    /// Warm-up steps [default: 50].
+    #[arg(long, value_name = "S")]
+    pub warmup: Option<usize>,
+    /// Global gradient-norm clip, a finite number > 0 [default: 1].
+    #[arg(long, value_name = "C", value_parser = parse_clip, allow_negative_numbers = true)]
+    pub clip: Option<f64>,
+    /// Decoupled weight decay, in [0, 1) [default: 0].
+    #[arg(long, value_name = "W", value_parser = parse_decay, allow_negative_numbers = true)]
+    pub weight_decay: Option<f64>,
+    /// Seed of initialisation, data and masks [default: 0].
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Write a checkpoint (and measure the validation loss) every S steps, and at the end
+    /// [default: 200, or the resumed run's].
+    #[arg(long, value_name = "S", value_parser = crate::args::parse_positive)]
+    pub checkpoint_every: Option<usize>,
     /// Machine-readable JSON on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+fn in_range(s: &str, ok: impl Fn(f64) -> bool, range: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && ok(x) => Ok(x),
+        _ => Err(format!("{s:?} is not {range}")),
+    }
+}
+
+fn parse_lr(s: &str) -> Result<f64, String> {
+    in_range(s, |x| x > 0.0 && x <= 1.0, "a learning rate in (0, 1]")
+}
+
+fn parse_clip(s: &str) -> Result<f64, String> {
+    in_range(s, |x| x > 0.0, "a finite clip norm > 0")
+}
+
+fn parse_decay(s: &str) -> Result<f64, String> {
+    in_range(s, |x| (0.0..1.0).contains(&x), "a weight decay in [0, 1)")
+}
+
+fn parse_tokens(s: &str) -> Result<f64, String> {
+    in_range(s, |x| x >= 1.0, "a finite token count ≥ 1")
 }
 
 /// The network of `--size` for `vocab` tokens plus the mask.
@@ -113,96 +140,257 @@ fn read(path: &PathBuf, flag: &str) -> anyhow::Result<String> {
     std::fs::read_to_string(path).with_context(|| format!("{flag} {}", path.display()))
 }
 
-pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
-    let (trainer, corpus, run_doc, dir) = match &args.resume {
-        Some(dir) => {
-            let (trainer, state) = Trainer::resume(dir)?;
-            let run = state["run"].clone();
-            let corpus = if let Some(spec) = run.get("dist").and_then(|v| v.as_str()) {
-                Corpus::Dist(crate::io::build_family(&unmask_core::DistSpec::parse(
-                    spec,
-                )?)?)
-            } else if let Some(text) = run.get("text").and_then(|v| v.as_str()) {
-                let valid = run.get("valid").and_then(|v| v.as_str());
-                let n = run.get("len").and_then(|v| v.as_u64()).unwrap_or(64) as usize;
-                let train_text = read(&PathBuf::from(text), "--text")?;
-                let valid_text = valid
-                    .map(|v| read(&PathBuf::from(v), "--valid"))
-                    .transpose()?;
-                Corpus::text(
-                    &train_text,
-                    valid_text.as_deref(),
-                    n,
-                    (text, valid.unwrap_or(text)),
-                )?
-            } else {
-                bail!("--resume {}: train_state.json names no data", dir.display());
-            };
-            (
-                trainer,
-                corpus,
-                run,
-                args.out.clone().unwrap_or_else(|| dir.clone()),
-            )
-        }
-        None => {
-            let (corpus, run) = if let Some(spec) = &args.dist {
-                let dist = unmask_core::DistSpec::parse(spec)
-                    .with_context(|| format!("--dist {spec:?}"))?;
-                let family =
-                    crate::io::build_family(&dist).with_context(|| format!("--dist {spec:?}"))?;
-                (Corpus::Dist(family), json!({"dist": dist.to_string()}))
-            } else {
-                let path = args.text.as_ref().expect("clap: --dist or --text");
-                let text = read(path, "--text")?;
-                let valid = args
-                    .valid
-                    .as_ref()
-                    .map(|p| read(p, "--valid"))
-                    .transpose()?;
-                let names = (
-                    path.display().to_string(),
-                    args.valid.as_ref().unwrap_or(path).display().to_string(),
+/// Defaults of the settings a fresh run takes from flags.
+const DEFAULT_STEPS: usize = 1000;
+const DEFAULT_BATCH: usize = 32;
+const DEFAULT_LR: f64 = 3e-3;
+const DEFAULT_WARMUP: usize = 50;
+const DEFAULT_CLIP: f64 = 1.0;
+const DEFAULT_LEN: usize = 64;
+const DEFAULT_CHECKPOINT_EVERY: usize = 200;
+
+/// The data, network and settings of a run: fresh from the flags, or those saved in a
+/// checkpoint.
+struct Run {
+    trainer: Trainer,
+    corpus: Corpus,
+    /// The run record saved with every checkpoint (`train_state.json`'s `run`).
+    record: serde_json::Value,
+    /// Where checkpoints go.
+    out: PathBuf,
+    /// Train up to this step.
+    until: usize,
+    checkpoint_every: usize,
+}
+
+/// The steps of a fresh run: --steps, or --tokens / (batch · n) rounded up.
+fn steps_of(args: &Args, batch: usize, n: usize) -> anyhow::Result<usize> {
+    Ok(match (args.steps, args.tokens) {
+        (Some(s), _) => s,
+        (None, Some(t)) => {
+            let steps = (t / (batch as f64 * n as f64)).ceil();
+            if steps > 1e12 {
+                bail!(
+                    "--tokens {t} is {steps:.3e} steps of {batch} × {n} tokens: far beyond any run"
                 );
-                let corpus = Corpus::text(&text, valid.as_deref(), args.len, (&names.0, &names.1))?;
-                let run = json!({"text": path, "valid": args.valid, "len": args.len});
-                (corpus, run)
-            };
-            let vocab = corpus.vocab().len().expect("own vocabularies are known");
-            let config = size(&args.size, vocab)?;
-            let n = corpus.len();
-            let steps = match (args.steps, args.tokens) {
-                (Some(s), _) => s,
-                (None, Some(t)) => ((t / (args.batch * n) as f64).ceil() as usize).max(1),
-                (None, None) => 1000,
-            };
-            let train = TrainConfig {
-                batch: args.batch.max(1),
-                lr: args.lr,
-                warmup: args.warmup,
-                total_steps: steps,
-                weight_decay: args.weight_decay,
-                clip: args.clip,
-                seed: args.seed,
-            };
-            let trainer = Trainer::new(config, train)?;
-            (trainer, corpus, run, args.out.clone().expect("clap: --out"))
+            }
+            (steps as usize).max(1)
+        }
+        (None, None) => DEFAULT_STEPS,
+    })
+}
+
+/// Refuses a run whose network, batch and length would not fit the budget (before anything
+/// is allocated), with the estimate.
+fn price(config: &Config, batch: usize, n: usize, steps: usize) -> anyhow::Result<()> {
+    crate::args::model_budget()
+        .check(
+            format!(
+                "training {} parameters for {steps} steps on batches of {batch} × {n} tokens",
+                config.parameter_count()
+            ),
+            config.training_cost(batch, n, steps as f64),
+        )
+        .map_err(crate::args::over_budget)
+}
+
+fn fresh(args: &Args) -> anyhow::Result<Run> {
+    let (corpus, record) = if let Some(spec) = &args.dist {
+        let dist =
+            unmask_core::DistSpec::parse(spec).with_context(|| format!("--dist {spec:?}"))?;
+        let family = crate::io::build_family(&dist).with_context(|| format!("--dist {spec:?}"))?;
+        let n = unmask_core::Oracle::len(&family);
+        (
+            Corpus::Dist(family),
+            json!({"dist": dist.to_string(), "len": n}),
+        )
+    } else {
+        let path = args.text.as_ref().expect("clap: --dist or --text");
+        let len = args.len.unwrap_or(DEFAULT_LEN);
+        let text = read(path, "--text")?;
+        let valid = args
+            .valid
+            .as_ref()
+            .map(|p| read(p, "--valid"))
+            .transpose()?;
+        let names = (
+            path.display().to_string(),
+            args.valid.as_ref().unwrap_or(path).display().to_string(),
+        );
+        let corpus = Corpus::text(&text, valid.as_deref(), len, (&names.0, &names.1), None)
+            .context("--text")?;
+        (
+            corpus,
+            json!({"text": path, "valid": args.valid, "len": len}),
+        )
+    };
+    let vocab = corpus.vocab().len().expect("own vocabularies are known");
+    let config = size(args.size.as_deref().unwrap_or("tiny"), vocab)?;
+    let n = corpus.len();
+    let batch = args.batch.unwrap_or(DEFAULT_BATCH);
+    let steps = steps_of(args, batch, n)?;
+    price(&config, batch, n, steps)?;
+    let train = TrainConfig {
+        batch,
+        lr: args.lr.unwrap_or(DEFAULT_LR),
+        warmup: args.warmup.unwrap_or(DEFAULT_WARMUP),
+        total_steps: steps,
+        weight_decay: args.weight_decay.unwrap_or(0.0),
+        clip: args.clip.unwrap_or(DEFAULT_CLIP),
+        seed: args.seed.unwrap_or(0),
+    };
+    let checkpoint_every = args.checkpoint_every.unwrap_or(DEFAULT_CHECKPOINT_EVERY);
+    let mut record = record;
+    record["checkpoint_every"] = json!(checkpoint_every);
+    Ok(Run {
+        trainer: Trainer::new(config, train)?,
+        corpus,
+        record,
+        out: args.out.clone().expect("clap: --out"),
+        until: steps,
+        checkpoint_every,
+    })
+}
+
+/// The optimisation flags given with --resume that differ from the saved run's settings.
+fn conflicts(args: &Args, saved: &TrainConfig) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut differs = |flag: &str, given: Option<String>, saved: String| {
+        if let Some(g) = given
+            && g != saved
+        {
+            found.push(format!("{flag} {g} (the run uses {saved})"));
         }
     };
-    let mut trainer = trainer.on(&crate::args::device()?)?;
-    let n = corpus.len();
+    differs(
+        "--batch",
+        args.batch.map(|v| v.to_string()),
+        saved.batch.to_string(),
+    );
+    differs("--lr", args.lr.map(|v| v.to_string()), saved.lr.to_string());
+    differs(
+        "--warmup",
+        args.warmup.map(|v| v.to_string()),
+        saved.warmup.to_string(),
+    );
+    differs(
+        "--clip",
+        args.clip.map(|v| v.to_string()),
+        saved.clip.to_string(),
+    );
+    differs(
+        "--weight-decay",
+        args.weight_decay.map(|v| v.to_string()),
+        saved.weight_decay.to_string(),
+    );
+    differs(
+        "--seed",
+        args.seed.map(|v| v.to_string()),
+        saved.seed.to_string(),
+    );
+    if let Some(t) = args.tokens {
+        found.push(format!(
+            "--tokens {t} (give --steps to extend a resumed run)"
+        ));
+    }
+    found
+}
+
+fn resume(args: &Args, dir: &std::path::Path) -> anyhow::Result<Run> {
+    let (trainer, state, saved_vocab) = Trainer::resume(dir, &crate::args::budget())
+        .with_context(|| format!("--resume {}", dir.display()))?;
     let settings = trainer.settings().clone();
-    let until = args
-        .resume
-        .as_ref()
-        .and(args.steps)
-        .unwrap_or(settings.total_steps);
+    let bad = conflicts(args, &settings);
+    if !bad.is_empty() {
+        bail!(
+            "--resume {} continues the saved run with its own settings; these flags differ: {} (start a new run with --out to change them)",
+            dir.display(),
+            bad.join(", ")
+        );
+    }
+    let record = state["run"].clone();
+    let corpus = if let Some(spec) = record.get("dist").and_then(|v| v.as_str()) {
+        Corpus::Dist(crate::io::build_family(&unmask_core::DistSpec::parse(
+            spec,
+        )?)?)
+    } else if let Some(text) = record.get("text").and_then(|v| v.as_str()) {
+        let valid = record.get("valid").and_then(|v| v.as_str());
+        let n = record
+            .get("len")
+            .and_then(|v| v.as_u64())
+            .unwrap_or(DEFAULT_LEN as u64) as usize;
+        let train_text = read(&PathBuf::from(text), "--text")?;
+        let valid_text = valid
+            .map(|v| read(&PathBuf::from(v), "--valid"))
+            .transpose()?;
+        let saved = match saved_vocab {
+            unmask_nn::Vocab::Chars(c) => c,
+            other => bail!(
+                "--resume {}: a text run's checkpoint has a character vocabulary, this one has {other:?}",
+                dir.display()
+            ),
+        };
+        Corpus::text(
+            &train_text,
+            valid_text.as_deref(),
+            n,
+            (text, valid.unwrap_or(text)),
+            Some(&saved),
+        )
+        .with_context(|| format!("--resume {}: the run's text changed", dir.display()))?
+    } else {
+        bail!("--resume {}: train_state.json names no data", dir.display());
+    };
+    let checkpoint_every = args.checkpoint_every.unwrap_or_else(|| {
+        record
+            .get("checkpoint_every")
+            .and_then(|v| v.as_u64())
+            .map_or(DEFAULT_CHECKPOINT_EVERY, |v| v.max(1) as usize)
+    });
+    let mut record = record;
+    record["checkpoint_every"] = json!(checkpoint_every);
+    let until = args.steps.unwrap_or(settings.total_steps);
     if until < trainer.step_count() {
         bail!(
             "--steps {until} is below the {} steps already taken",
             trainer.step_count()
         );
     }
+    let config = trainer.model()?.config().clone();
+    price(
+        &config,
+        settings.batch,
+        corpus.len(),
+        until - trainer.step_count(),
+    )?;
+    Ok(Run {
+        trainer,
+        corpus,
+        record,
+        out: args.out.clone().unwrap_or_else(|| dir.to_path_buf()),
+        until,
+        checkpoint_every,
+    })
+}
+
+pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let run = match &args.resume {
+        Some(dir) => resume(&args, dir)?,
+        None => fresh(&args)?,
+    };
+    let Run {
+        trainer,
+        corpus,
+        record,
+        out: dir,
+        until,
+        checkpoint_every,
+    } = run;
+    // The target is checked and locked before the first step: a refused --out costs nothing.
+    let writer = unmask_nn::checkpoint::Writer::open(&dir).context("--out")?;
+    let mut trainer = trainer.on(&crate::args::device()?)?;
+    let n = corpus.len();
+    let settings = trainer.settings().clone();
     let vocab = corpus.vocab();
     let valid = corpus.validation(settings.seed, 256);
     let bar = crate::progress::Progress::new((until - trainer.step_count()) as u64, "training");
@@ -217,6 +405,12 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     }
     let start = Instant::now();
     let first = trainer.step_count();
+    // The step of the checkpoint now on disk at `dir`, if this run or the resumed one wrote it.
+    let mut saved_step = args
+        .resume
+        .as_ref()
+        .filter(|r| **r == dir)
+        .map(|_| trainer.step_count());
     let (mut last_loss, mut last_valid) = (f64::NAN, None);
     let mut window = Vec::new();
     while trainer.step_count() < until {
@@ -226,27 +420,30 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
             Ok(loss) => window.push(loss),
             Err(e) => {
                 drop(bar);
-                return Err(e).with_context(|| {
-                    format!(
-                        "the last good checkpoint is in {} (if any was written)",
+                let kept = match saved_step {
+                    Some(step) => format!(
+                        "the last finite checkpoint, from step {step}, is in {}",
                         dir.display()
-                    )
-                });
+                    ),
+                    None => format!("no checkpoint was written to {}", dir.display()),
+                };
+                return Err(e).with_context(|| kept);
             }
         }
         use unmask_core::Observe;
         bar.advanced(1);
         let done = trainer.step_count();
         let stop = interrupted.load(std::sync::atomic::Ordering::SeqCst);
-        if done % args.checkpoint_every.max(1) == 0 || done == until || stop {
+        if done % checkpoint_every == 0 || done == until || stop {
             last_loss = window.iter().sum::<f64>() / window.len().max(1) as f64;
             window.clear();
-            last_valid = Some(trainer.evaluate(&valid, n, settings.batch, settings.seed)?);
-            trainer.history.push((done, last_loss, last_valid));
-            trainer.save(&dir, &vocab, run_doc.clone())?;
+            let (v, se) = trainer.evaluate(&valid, n, settings.batch, settings.seed)?;
+            last_valid = Some((v, se));
+            trainer.history.push((done, last_loss, Some(v)));
+            trainer.save(&writer, &vocab, record.clone())?;
+            saved_step = Some(done);
             bar.message(format!(
-                "training: loss {last_loss:.4}, validation {:.4} nats/token, {:.0} tokens/s",
-                last_valid.unwrap_or(f64::NAN),
+                "training: loss {last_loss:.4}, validation {v:.4} ± {se:.4} nats/token, {:.0} tokens/s",
                 ((done - first) * settings.batch * n) as f64 / start.elapsed().as_secs_f64()
             ));
         }
@@ -259,6 +456,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         }
     }
     drop(bar);
+    drop(writer);
     let seconds = start.elapsed().as_secs_f64();
     let steps_run = trainer.step_count() - first;
     let tokens = (steps_run * settings.batch * n) as f64;
@@ -267,7 +465,8 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         "steps": trainer.step_count(),
         "tokens": (trainer.step_count() * settings.batch * n),
         "train_loss": last_loss,
-        "valid_loss": last_valid,
+        "valid_loss": last_valid.map(|v| v.0),
+        "valid_loss_stderr": last_valid.map(|v| v.1),
         "tokens_per_s": if seconds > 0.0 { tokens / seconds } else { 0.0 },
         "seconds": seconds,
         "out": dir,
@@ -276,14 +475,18 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     if args.json {
         return report::print_json(out, &doc);
     }
+    let valid_text = match last_valid {
+        Some((v, se)) => format!("{v:.3} ± {se:.3}"),
+        None => "not measured".into(),
+    };
     writeln!(
         out,
-        "trained {} steps ({} this run, {:.0} tokens/s); loss {:.4}, validation {:.4} nats/token; checkpoint {}",
+        "trained {} steps ({} this run, {:.0} tokens/s); loss {:.4}, validation {valid_text} nats/token (± one standard error over {} held-out sequences); checkpoint {}",
         trainer.step_count(),
         steps_run,
         doc["tokens_per_s"].as_f64().unwrap_or(0.0),
         last_loss,
-        last_valid.unwrap_or(f64::NAN),
+        valid.len() / n,
         dir.display()
     )?;
     Ok(())

@@ -58,3 +58,38 @@ pub fn tmp(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }
+
+/// Overwrites elements `indices` (row-major) of tensor `name` in a safetensors file with
+/// `value` (the file's own header locates it; f32 tensors only).
+pub fn poison(file: &Path, name: &str, indices: std::ops::Range<usize>, value: f32) {
+    let mut bytes = std::fs::read(file).unwrap();
+    let n = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header: Value = serde_json::from_slice(&bytes[8..8 + n]).unwrap();
+    let entry = &header[name];
+    assert_eq!(entry["dtype"], "F32", "{name} in {}", file.display());
+    let begin = entry["data_offsets"][0].as_u64().unwrap() as usize;
+    for index in indices {
+        let at = 8 + n + begin + 4 * index;
+        bytes[at..at + 4].copy_from_slice(&value.to_le_bytes());
+    }
+    std::fs::write(file, bytes).unwrap();
+}
+
+/// Every file under `dir` with its contents, for before/after comparisons.
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let body = std::fs::read(&p).unwrap();
+                out.push((p, body));
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -1,13 +1,25 @@
 //! Checkpoint directories in LLaDA's format: `config.json`, `model.safetensors` (or shards listed
 //! by `model.safetensors.index.json`), plus this tool's `vocab.json` and training state.
+//!
+//! Reading prices the checkpoint from its headers before reading any tensor ([`header`]) and
+//! refuses a tensor with a NaN or an infinity by name; writing never touches a folder that is
+//! not a checkpoint, holds a lock, and replaces the previous checkpoint atomically
+//! ([`Writer`]).
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
 use serde_json::Value;
+use unmask_core::budget::{Budget, Cost};
 
 use crate::{Config, NnError};
+
+pub mod header;
+mod write;
+
+pub use write::{CHECKPOINT_FILES, Target, Writer, check_target, interrupted_swap};
 
 /// What the token ids mean.
 #[derive(Debug, Clone, PartialEq)]
@@ -174,42 +186,85 @@ fn read(path: &Path) -> Result<String, NnError> {
     })
 }
 
-fn load_shard(path: &Path) -> Result<HashMap<String, Tensor>, NnError> {
-    let bytes = std::fs::read(path).map_err(|e| NnError::File {
+fn load_shard(path: &Path, expected: u64) -> Result<HashMap<String, Tensor>, NnError> {
+    let fail = |msg: String| NnError::File {
         path: path.to_path_buf(),
-        msg: e.to_string(),
-    })?;
-    let tensors =
-        candle_core::safetensors::load_buffer(&bytes, &Device::Cpu).map_err(|e| NnError::File {
-            path: path.to_path_buf(),
-            msg: format!("not a readable safetensors file ({e})"),
-        })?;
+        msg,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(expected).read_to_end(&mut bytes))
+        .map_err(|e| fail(e.to_string()))?;
+    if bytes.len() as u64 != expected {
+        return Err(fail(format!(
+            "changed while it was read ({} bytes, {expected} expected)",
+            bytes.len()
+        )));
+    }
+    let tensors = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
+        .map_err(|e| fail(format!("not a readable safetensors file ({e})")))?;
     for (name, t) in &tensors {
         if !matches!(t.dtype(), DType::F32 | DType::BF16 | DType::F16) {
-            return Err(NnError::File {
-                path: path.to_path_buf(),
-                msg: format!(
-                    "tensor {name:?} is {:?}; f32, bf16 or f16 expected",
-                    t.dtype()
-                ),
-            });
+            return Err(fail(format!(
+                "tensor {name:?} is {:?}; f32, bf16 or f16 expected",
+                t.dtype()
+            )));
         }
+        header::check_finite(name, t).map_err(|e| fail(e.to_string()))?;
     }
     Ok(tensors)
 }
 
+/// Prices reading `files` (their sizes from the headers) against `budget`: the file's bytes
+/// while it is parsed, the tensors as stored, and their f32 copies in the network.
+fn price(dir: &Path, files: &[PathBuf], budget: &Budget) -> Result<Vec<u64>, NnError> {
+    let mut lens = Vec::with_capacity(files.len());
+    let (mut bytes, mut parameters) = (0.0, 0u64);
+    for f in files {
+        let h = header::read_header(f)?;
+        let len = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+        lens.push(len);
+        bytes += len as f64 + h.data_bytes as f64 + 4.0 * h.parameters as f64;
+        parameters += h.parameters;
+    }
+    budget.check(
+        format!(
+            "reading the checkpoint {} ({parameters} parameters in {} file{})",
+            dir.display(),
+            files.len(),
+            if files.len() == 1 { "" } else { "s" }
+        ),
+        Cost::new(bytes, bytes / 8.0),
+    )?;
+    Ok(lens)
+}
+
 /// Loads a checkpoint directory: `config.json`, then `model.safetensors` or the shards of
 /// `model.safetensors.index.json` (`weight_map`: tensor → file), then `vocab.json` if present.
-/// Shapes and names are checked when the network is built ([`crate::Llada::new`]).
+/// Shapes and names are checked when the network is built ([`crate::Llada::new`]). The
+/// tensor files are priced from their headers against `budget` before they are read, and every
+/// tensor is checked to be finite once.
 ///
 /// # Errors
 ///
-/// [`NnError`] naming the file and what is wrong with it.
-pub fn load(dir: &Path) -> Result<Checkpoint, NnError> {
+/// [`NnError`] naming the file and what is wrong with it: [`NnError::OverBudget`] before any
+/// tensor is read, [`NnError::File`] naming a non-finite tensor and its first bad index.
+pub fn load(dir: &Path, budget: &Budget) -> Result<Checkpoint, NnError> {
     if !dir.is_dir() {
+        let left = interrupted_swap(dir);
+        let msg = match left.first() {
+            Some(old) => format!(
+                "not a checkpoint directory; a checkpoint write was interrupted mid-swap and left \
+                 the previous checkpoint in {} (move it back with `mv {} {}`)",
+                old.display(),
+                old.display(),
+                dir.display()
+            ),
+            None => "not a checkpoint directory".into(),
+        };
         return Err(NnError::File {
             path: dir.to_path_buf(),
-            msg: "not a checkpoint directory".into(),
+            msg,
         });
     }
     let config_path = dir.join("config.json");
@@ -232,14 +287,19 @@ pub fn load(dir: &Path) -> Result<Checkpoint, NnError> {
         let mut files: Vec<&str> = map.values().filter_map(Value::as_str).collect();
         files.sort_unstable();
         files.dedup();
-        for file in files {
+        for file in &files {
             if file.contains('/') || file.contains('\\') || file.starts_with('.') {
                 return Err(NnError::File {
                     path: index.clone(),
                     msg: format!("shard {file:?} is not a file name in the directory"),
                 });
             }
-            for (name, t) in load_shard(&dir.join(file))? {
+        }
+        let paths: Vec<PathBuf> = files.iter().map(|f| dir.join(f)).collect();
+        let lens = price(dir, &paths, budget)?;
+        for ((file, path), len) in files.iter().zip(&paths).zip(lens) {
+            let file = *file;
+            for (name, t) in load_shard(path, len)? {
                 if map.get(&name).and_then(Value::as_str) != Some(file) {
                     return Err(NnError::File {
                         path: dir.join(file),
@@ -256,7 +316,8 @@ pub fn load(dir: &Path) -> Result<Checkpoint, NnError> {
             });
         }
     } else if single.exists() {
-        tensors.extend(load_shard(&single)?);
+        let lens = price(dir, std::slice::from_ref(&single), budget)?;
+        tensors.extend(load_shard(&single, lens[0])?);
     } else {
         return Err(NnError::File {
             path: dir.to_path_buf(),
@@ -308,14 +369,13 @@ pub enum FileBody<'a> {
     Tensors(&'a BTreeMap<String, Tensor>),
 }
 
-/// Writes a checkpoint directory atomically: everything goes to `DIR.tmp` first, which then
-/// replaces `DIR` (the old one kept as `DIR.old` until the new one is in place), so an
-/// interrupted write leaves the previous checkpoint. Tensors are written f32 with the metadata
-/// `{"format": "pt"}` that LLaDA's `transformers` code expects.
+/// Writes a checkpoint to `dir` ([`Writer::open`], then [`Writer::save`]): a new folder, an
+/// empty one or a checkpoint of this tool, never anything else; the previous checkpoint is
+/// replaced atomically.
 ///
 /// # Errors
 ///
-/// [`NnError::File`] naming what could not be written.
+/// As [`Writer::open`] and [`Writer::save`].
 pub fn save(
     dir: &Path,
     config: &Config,
@@ -323,20 +383,33 @@ pub fn save(
     vocab: &Vocab,
     extra: Extra<'_>,
 ) -> Result<(), NnError> {
+    Writer::open(dir)?.save(config, tensors, vocab, extra)
+}
+
+/// Writes a checkpoint's files into the fresh directory `tmp`, after checking that every tensor
+/// is finite (nothing is written otherwise). Tensors are written f32 with the metadata
+/// `{"format": "pt"}` that LLaDA's `transformers` code expects.
+fn write_files(
+    tmp: &Path,
+    config: &Config,
+    tensors: &BTreeMap<String, Tensor>,
+    vocab: &Vocab,
+    extra: Extra<'_>,
+) -> Result<(), NnError> {
+    for (name, t) in tensors {
+        header::check_finite(name, t)?;
+    }
+    for (file, body) in &extra {
+        if let FileBody::Tensors(map) = body {
+            for (name, t) in *map {
+                header::check_finite(&format!("{file}: {name}"), t)?;
+            }
+        }
+    }
     let fail = |path: &Path, e: &dyn std::fmt::Display| NnError::File {
         path: path.to_path_buf(),
         msg: e.to_string(),
     };
-    let sibling = |suffix: &str| {
-        let mut name = dir.file_name().unwrap_or_default().to_os_string();
-        name.push(suffix);
-        dir.with_file_name(name)
-    };
-    let (tmp, old) = (sibling(".tmp"), sibling(".old"));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp).map_err(|e| fail(&tmp, &e))?;
-    }
-    std::fs::create_dir_all(&tmp).map_err(|e| fail(&tmp, &e))?;
     let json = |name: &str, doc: &Value| {
         let path = tmp.join(name);
         let mut text = serde_json::to_string_pretty(doc).expect("JSON");
@@ -362,16 +435,6 @@ pub fn save(
             FileBody::Json(doc) => json(name, &doc)?,
             FileBody::Tensors(map) => tensors_file(name, map)?,
         }
-    }
-    if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(|e| fail(&old, &e))?;
-    }
-    if dir.exists() {
-        std::fs::rename(dir, &old).map_err(|e| fail(dir, &e))?;
-    }
-    std::fs::rename(&tmp, dir).map_err(|e| fail(dir, &e))?;
-    if old.exists() {
-        std::fs::remove_dir_all(&old).map_err(|e| fail(&old, &e))?;
     }
     Ok(())
 }
