@@ -14,7 +14,7 @@ seconds="${1:-600}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(schedule_spec dist_spec rule_spec curve_file curve_values small_sampling)
+    targets=(schedule_spec dist_spec rule_spec curve_file curve_values small_sampling checkpoint_header)
 fi
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 # cargo-fuzz passes -Zsanitizer flags; this lets the stable compiler accept them.

@@ -32,6 +32,7 @@ from ._unmask import (
     __version__,
     compare,
     draw,
+    estimation_grid,
     estimation_orders,
     expected_kl,
     frontier,
@@ -47,6 +48,7 @@ __all__ = [
     "compare",
     "draw",
     "estimate_curve",
+    "estimation_grid",
     "estimation_orders",
     "expected_kl",
     "frontier",
@@ -61,13 +63,35 @@ def _grid(n: int, points: Union[int, Sequence[int]]) -> list:
     if isinstance(points, (int, np.integer)):
         if points < 1:
             raise ValueError(f"points must be at least 1, got {points}")
-        ts = {int(round(k * (n - 1) / points)) for k in range(points + 1)}
+        # The Rust estimator's grid (halves rounded away from zero; O(n) for any P).
+        return list(estimation_grid(int(n), int(min(points, 2**63 - 1))))
     else:
         ts = {int(t) for t in points} | {0}
     bad = [t for t in ts if not 0 <= t < n]
     if bad:
         raise ValueError(f"revealed counts must lie in 0..{n - 1}, got {sorted(bad)}")
     return sorted(ts)
+
+
+def _check_probabilities(probs: np.ndarray, first: int) -> None:
+    """Refuses what is not a probability table: non-finite or negative values, or rows that do
+    not sum to 1 (within 1e-3: float16/bfloat16 softmax outputs); logits given by mistake fail
+    here instead of producing a curve above log q."""
+    bad = ~np.isfinite(probs)
+    if bad.any():
+        b, i, v = np.argwhere(bad)[0]
+        raise ValueError(f"predict returned {probs[b, i, v]} at sequence {first + b}, position {i}, "
+                         f"token {v}: probabilities must be finite")
+    if (probs < 0).any():
+        b, i, v = np.argwhere(probs < 0)[0]
+        raise ValueError(f"predict returned a negative probability {probs[b, i, v]} at sequence {first + b}, "
+                         f"position {i}, token {v} (logits? apply softmax first)")
+    sums = probs.sum(axis=2)
+    off = np.abs(sums - 1.0) > 1e-3
+    if off.any():
+        b, i = np.argwhere(off)[0]
+        raise ValueError(f"predict's probabilities at sequence {first + b}, position {i} sum to {sums[b, i]:.6g}, "
+                         "not 1 (logits? apply softmax over the vocabulary first)")
 
 
 def estimate_curve(
@@ -134,8 +158,7 @@ def estimate_curve(
             probs = np.asarray(predict(tokens, mask), dtype=np.float64)
             if probs.ndim != 3 or probs.shape[:2] != tokens.shape:
                 raise ValueError(f"predict returned shape {probs.shape}, expected ({tokens.shape[0]}, {n}, q)")
-            if not np.all(np.isfinite(probs)):
-                raise ValueError("predict returned non-finite probabilities")
+            _check_probabilities(probs, start)
             if loss == "entropy":
                 with np.errstate(divide="ignore", invalid="ignore"):
                     terms = np.where(probs > 0, -probs * np.log(probs), 0.0).sum(axis=2)

@@ -8,6 +8,7 @@ from ._unmask import (
     __version__ as __version__,
     compare as compare,
     draw as draw,
+    estimation_grid as estimation_grid,
     estimation_orders as estimation_orders,
     expected_kl as expected_kl,
     frontier as frontier,

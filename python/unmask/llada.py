@@ -11,7 +11,8 @@ position i predicts token i. Parameters are named as in LLaDA's checkpoints
 what unmask's tests, benchmark and example run as "a LLaDA model" on a CPU; a real checkpoint is
 run with its own ``transformers`` code (``examples/llada_8b.py``).
 
-``LLaDAModel(config)`` takes LLaDA's ``config.json`` keys: ``d_model``, ``n_heads``,
+``LLaDAModel(config)`` takes a LLaDA ``config.json`` (a dict, or its path; the file ``unmask
+train`` writes included) and uses its keys ``d_model``, ``n_heads``,
 ``n_kv_heads``, ``n_layers``, ``mlp_hidden_size``, ``vocab_size`` (``embedding_size`` when
 larger), ``rope_theta``, ``rms_norm_eps``, ``weight_tying``; ``forward(ids)`` returns an object
 with ``.logits`` like the Hugging Face wrapper.
@@ -28,6 +29,42 @@ from torch.nn import functional as F
 
 KEYS = {"d_model", "n_heads", "n_kv_heads", "n_layers", "mlp_hidden_size", "vocab_size",
         "embedding_size", "rope_theta", "rms_norm_eps", "weight_tying", "mask_token_id"}
+
+# The rest of a LLaDA ``config.json`` (and of the one ``unmask train`` writes), with the same
+# rules as the Rust loader (crates/unmask-nn/src/config.rs): bookkeeping keys are read and
+# ignored; keys that select an architecture variant must hold LLaDA's own value.
+IGNORED = {"architectures", "auto_map", "model_type", "torch_dtype", "transformers_version",
+           "use_cache", "precision", "max_sequence_length", "eos_token_id", "pad_token_id",
+           "bos_token_id", "attention_dropout", "residual_dropout", "embedding_dropout",
+           "init_device", "init_fn", "init_std", "init_cutoff_factor", "flash_attention",
+           "mlp_ratio", "block_group_size", "alibi_bias_max", "rope_full_precision",
+           "layer_norm_eps"}
+FIXED = {"block_type": "llama", "activation_type": "silu", "layer_norm_type": "rms",
+         "rope": True, "alibi": False, "include_bias": False, "include_qkv_bias": False,
+         "bias_for_layer_norm": False, "layer_norm_with_affine": True,
+         "attention_layer_norm": False, "scale_logits": False, "input_emb_norm": False,
+         "multi_query_attention": False, "clip_qkv": None}
+
+
+def _architecture(config) -> dict:
+    """The keys that shape the network, from a config dict or the path of a ``config.json``."""
+    if isinstance(config, (str, bytes)) or hasattr(config, "__fspath__"):
+        import json
+        import os
+        with open(os.fspath(config), encoding="utf-8") as f:
+            config = json.load(f)
+    if not isinstance(config, dict):
+        raise ValueError(f"config must be a dict or the path of a config.json, got {type(config).__name__}")
+    for key, want in FIXED.items():
+        if key in config:
+            got = config[key]
+            ok = got == want or (want is False and got is None) or (key == "activation_type" and got == "swiglu")
+            if not ok:
+                raise ValueError(f"config key {key!r} = {got!r}: only LLaDA's {want!r} is supported")
+    unknown = set(config) - KEYS - IGNORED - set(FIXED)
+    if unknown:
+        raise ValueError(f"unsupported config keys: {sorted(unknown)}")
+    return {k: v for k, v in config.items() if k in KEYS}
 
 
 class RMSNorm(nn.Module):
@@ -88,11 +125,9 @@ class Block(nn.Module):
 class LLaDAModel(nn.Module):
     """LLaDA's architecture (see the module docstring); ``forward(ids).logits`` is (B, L, V)."""
 
-    def __init__(self, config: dict):
+    def __init__(self, config):
         super().__init__()
-        unknown = set(config) - KEYS
-        if unknown:
-            raise ValueError(f"unsupported config keys: {sorted(unknown)}")
+        config = _architecture(config)
         c = {"n_kv_heads": None, "rope_theta": 10000.0, "rms_norm_eps": 1e-5,
              "weight_tying": False, **config}
         if c["d_model"] % c["n_heads"] or (c["d_model"] // c["n_heads"]) % 2:

@@ -425,12 +425,21 @@ def generate(model, prompt_ids, *, gen_length: int, mask_id: int, steps: Optiona
             mask_index = x == mask_id
             logits = _forward(model, x, mask_id, shift, attention_mask, f"the model (step {nfe + 1})")
             nfe += 1
+            if nfe == 1 and p > 0:
+                _check_vocab(prompt, logits.shape[2], "prompt_ids")
+            # Candidates never include the mask id (LLaDA's models give it ~0 probability, so
+            # their loop never picks it in effect; a model that favours it would otherwise emit
+            # it as an output token). Confidences stay the softmax over the whole vocabulary,
+            # as in LLaDA's loop.
+            candidates = logits.clone()
+            candidates[..., mask_id] = -math.inf
+            _check_candidates(candidates, mask_index, hi, nfe)
             if temperature > 0:
-                l64 = logits.to(torch.float64)
+                l64 = candidates.to(torch.float64)
                 noise = torch.rand(l64.shape, dtype=torch.float64, device=device, generator=gen)
                 x0 = torch.argmax(l64.exp() / (-torch.log(noise)) ** temperature, dim=-1)
             else:
-                x0 = torch.argmax(logits, dim=-1)
+                x0 = torch.argmax(candidates, dim=-1)
             if remasking == "random":
                 x0_p = torch.rand(x0.shape, device=device, generator=gen)
             else:
@@ -451,6 +460,17 @@ def generate(model, prompt_ids, *, gen_length: int, mask_id: int, steps: Optiona
                 trace.append({"block": b, "count": k, "positions": chosen.cpu(),
                               "confidences": confidence.gather(1, chosen).cpu()})
     return Generation(tokens=x, nfe=nfe, counts=plan, trace=trace)
+
+
+def _check_candidates(candidates, mask_index, hi, nfe):
+    """Refuses a step where a masked position of the current block has no candidate token (every
+    logit but the mask's is −inf): argmax would silently return token 0."""
+    dead = torch.isneginf(candidates).all(dim=-1) & mask_index
+    dead[:, hi:] = False
+    if bool(dead.any()):
+        row, pos = (int(v) for v in dead.nonzero()[0])
+        raise ValueError(f"the model (step {nfe}) gives every token but the mask a logit of −inf at "
+                         f"batch row {row}, position {pos}: there is no token to generate there")
 
 
 # --- score ----------------------------------------------------------------------------------
@@ -527,10 +547,21 @@ def score(model, sequences, schedule, *, mask_id: int, shift: bool = False, orde
                 if start == 0:
                     _check_vocab(seqs, lp.shape[2], "sequences")
                 all_ce = -lp.gather(2, truth[:, p:].to(device)[..., None])[..., 0]
+                if not bool(torch.isfinite(all_ce).all()):
+                    r, c = (int(v) for v in (~torch.isfinite(all_ce)).nonzero()[0])
+                    raise ValueError(f"the model gives sequence {int(rows[r]) // orders}'s true token "
+                                     f"{int(truth[r, p + c])} at position {p + c} probability 0 with "
+                                     "everything masked (−ln p = inf): its NLL is infinite")
                 first[rows.numpy()] = all_ce.double().mean(dim=1).cpu().numpy()
             pos = order[rows, t:t + k]
             tok = truth[:, p:].gather(1, pos)
-            nll += _picked(lp, pos.to(device), tok.to(device)).sum(dim=1)
+            picked = _picked(lp, pos.to(device), tok.to(device))
+            if not bool(torch.isfinite(picked).all()):
+                r, c = (int(v) for v in (~torch.isfinite(picked)).nonzero()[0])
+                raise ValueError(f"the model gives sequence {int(rows[r]) // orders}'s true token "
+                                 f"{int(tok[r, c])} at position {p + int(pos[r, c])} probability 0 "
+                                 f"(−ln p = {float(picked[r, c])}): its NLL is infinite")
+            nll += picked.sum(dim=1)
             ids[:, p:].scatter_(1, pos, tok)
             t += k
         total[rows.numpy()] = (nll / a).numpy()

@@ -4,7 +4,12 @@
 //! running a fuzzer (`scripts/fuzz.sh` runs one).
 //!
 //! Distribution specs go through curve, sample, verify and estimate; schedule specs through
-//! eval; rule specs through sample; curve files through plan, compare, frontier and eval.
+//! eval; rule specs through sample; curve files through plan, compare, frontier and eval. The
+//! neural inputs: checkpoint headers (`checkpoint_header`: a `model.safetensors` or a
+//! `config.json` in an otherwise valid checkpoint) through predict; checkpoint files
+//! (`checkpoint_files`: a file name on the first line, its contents after) through predict and
+//! `train --resume`; training flags (`train_flags`, CLI only: one command line after
+//! `train --out DIR`) through train.
 //!
 //! The property: every input ends in exit code 0 or 2 within 10 s, under a 4 GiB address-space
 //! limit (`prlimit`, when the machine has it), with nothing on stderr that looks like a panic.
@@ -100,8 +105,25 @@ fn run_cli(args: &[String], limit: bool) -> (Option<i32>, String, Duration) {
     }
 }
 
+/// A checkpoint in `dir` from a tiny valid one (`base`), with `file` replaced by `contents`.
+fn checkpoint_with(base: &Path, dir: &Path, file: &str, contents: &[u8]) -> String {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).unwrap();
+    for f in [
+        "config.json",
+        "model.safetensors",
+        "vocab.json",
+        "optimizer.safetensors",
+        "train_state.json",
+    ] {
+        std::fs::copy(base.join(f), dir.join(f)).unwrap();
+    }
+    std::fs::write(dir.join(file), contents).unwrap();
+    dir.display().to_string()
+}
+
 /// The CLI commands a stored input stands for (none for inputs the shell cannot pass).
-fn commands(target: &str, bytes: &[u8], scratch: &Path) -> Vec<Vec<String>> {
+fn commands(target: &str, bytes: &[u8], scratch: &Path, base: &Path) -> Vec<Vec<String>> {
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     let text = |b: &[u8]| String::from_utf8_lossy(b).replace('\0', "");
     match target {
@@ -198,9 +220,48 @@ fn commands(target: &str, bytes: &[u8], scratch: &Path) -> Vec<Vec<String>> {
                 s(&["eval", "--curve", &csv, "--schedule", "uniform:steps=1"]),
             ]
         }
+        "checkpoint_header" => {
+            let ids = "_,_,_,_,_,_";
+            let model = checkpoint_with(base, &scratch.join("m"), "model.safetensors", bytes);
+            let config = checkpoint_with(base, &scratch.join("c"), "config.json", bytes);
+            vec![
+                s(&["predict", "--model", &model, "--ids", ids]),
+                s(&["predict", "--model", &config, "--ids", ids]),
+            ]
+        }
+        "checkpoint_files" => {
+            let t = text(bytes);
+            let (name, body) = t.split_once('\n').unwrap_or((&t, ""));
+            let name = name.trim();
+            if ![
+                "config.json",
+                "vocab.json",
+                "tokenizer.json",
+                "train_state.json",
+            ]
+            .contains(&name)
+            {
+                return vec![];
+            }
+            let dir = checkpoint_with(base, &scratch.join("f"), name, body.as_bytes());
+            vec![
+                s(&["predict", "--model", &dir, "--ids", "_,_,_,_,_,_"]),
+                s(&["train", "--resume", &dir, "--steps", "2"]),
+            ]
+        }
+        "train_flags" => {
+            let out = scratch.join("out").display().to_string();
+            let mut c = s(&["train", "--out", &out]);
+            c.extend(text(bytes).split_whitespace().map(str::to_string));
+            vec![c]
+        }
         _ => vec![],
     }
 }
+
+/// The corpora replayed through the CLI only (their inputs are command lines or whole files,
+/// not a library entry point).
+const CLI_ONLY: &[&str] = &["train_flags", "checkpoint_files"];
 
 #[test]
 fn every_stored_input_through_the_cli() {
@@ -210,12 +271,28 @@ fn every_stored_input_through_the_cli() {
     }
     let scratch_dir = std::env::temp_dir().join(format!("unmask-replay-{}", std::process::id()));
     std::fs::create_dir_all(&scratch_dir).unwrap();
+    // The valid checkpoint the neural inputs are spliced into.
+    let base = scratch_dir.join("base");
+    let trained = Command::new(env!("CARGO_BIN_EXE_unmask"))
+        .args(["train", "--dist", "markov:n=6,q=3,stay=0.8", "--steps", "1"])
+        .args(["--size", "tiny,d=16", "--batch", "2", "--out"])
+        .arg(&base)
+        .output()
+        .expect("the binary runs");
+    assert!(trained.status.success(), "{trained:?}");
     let mut runs = 0;
     let mut slowest = (Duration::ZERO, String::new());
-    for (target, _) in unmask_fuzz::TARGETS {
-        for (i, (path, bytes)) in inputs(target).into_iter().enumerate() {
+    let names = unmask_fuzz::TARGETS
+        .iter()
+        .map(|(name, _)| *name)
+        .chain(CLI_ONLY.iter().copied());
+    for target in names {
+        let stored = inputs(target);
+        assert!(!stored.is_empty(), "no stored inputs for {target}");
+        for (i, (path, bytes)) in stored.into_iter().enumerate() {
             let scratch = scratch_dir.join(format!("{target}-{i}"));
-            for args in commands(target, &bytes, &scratch) {
+            std::fs::create_dir_all(&scratch).unwrap();
+            for args in commands(target, &bytes, &scratch, &base) {
                 let (code, stderr, took) = run_cli(&args, limit);
                 assert!(
                     matches!(code, Some(0) | Some(2)) && !stderr.contains("panicked"),

@@ -202,6 +202,7 @@ fn one_writer_at_a_time_and_readers_never_see_a_missing_checkpoint() {
         );
     }
     assert!(polls > 20, "the reader polled {polls} times");
+    eprintln!("a reader polled the contested checkpoint {polls} times: all whole");
     assert!(
         bad.is_empty(),
         "{} of {polls} polls saw a broken checkpoint: {bad:?}",
@@ -286,6 +287,26 @@ fn no_command_exits_0_on_a_checkpoint_with_a_nan_or_an_infinity() {
             fails(&cmd, &words);
         }
     }
+}
+
+#[test]
+fn resume_refuses_non_finite_optimizer_state() {
+    let dir = trained("poisoned-moments", "2");
+    poison(
+        &Path::new(&dir).join("optimizer.safetensors"),
+        "v.model.transformer.ff_out.weight",
+        7..8,
+        f32::NAN,
+    );
+    fails(
+        &["train", "--resume", &dir, "--steps", "3"],
+        &[
+            "optimizer.safetensors",
+            "v.model.transformer.ff_out.weight",
+            "[0, 7]",
+            "must be finite",
+        ],
+    );
 }
 
 fn unmask_files() -> [&'static str; 5] {
@@ -586,4 +607,44 @@ fn the_budget_prices_networks_before_allocating() {
         &["estimate", "--dist", SPEC, "--model", &m, "--samples", "1"],
         &["--samples", "at least two draws"],
     );
+}
+
+#[test]
+fn verify_names_its_figure_the_order_averaged_expected_kl() {
+    let (code, stdout, stderr) = unmask(&[
+        "verify",
+        "--dist",
+        "markov:n=10,q=3,stay=0.8",
+        "--schedule",
+        "5,5",
+        "--samples",
+        "200",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("expected KL (averaged over orders), Monte Carlo"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("KL(μ‖ν) of the sampler's output law"),
+        "{stdout}"
+    );
+    let m = trained("labelled", "1");
+    let (code, stdout, stderr) = unmask(&[
+        "verify",
+        "--dist",
+        SPEC,
+        "--model",
+        &m,
+        "--schedule",
+        "5,5",
+        "--samples",
+        "20",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("expected KL (averaged over orders), Monte Carlo"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("KL(μ‖ν), Monte Carlo"), "{stdout}");
 }

@@ -102,6 +102,17 @@ impl<O: Oracle + ?Sized> Oracle for &O {
     ) -> Result<(), Self::Error> {
         (**self).conditional_marginals(partial, query, out)
     }
+
+    /// Forwarded, so a reference keeps the inner oracle's own batched pass (a network's one
+    /// forward pass per batch, not one per sequence).
+    fn batch_marginals(
+        &self,
+        partials: &[&[u32]],
+        queries: &[&[usize]],
+        outs: &mut [&mut [f64]],
+    ) -> Result<(), Self::Error> {
+        (**self).batch_marginals(partials, queries, outs)
+    }
 }
 
 /// An oracle conditioned on a revealed prefix: positions `0..n − p` of this oracle are
@@ -355,6 +366,71 @@ mod tests {
         assert_eq!(outs[0], [one_hot(3), one_hot(3), one_hot(3)].concat());
         assert_eq!(outs[1], vec![0.25; 4]);
         assert_eq!(outs[2], [one_hot(1), one_hot(1)].concat());
+    }
+
+    /// Counts the batched passes it receives (a network's forward passes).
+    #[derive(Debug)]
+    struct Batched<O> {
+        inner: O,
+        passes: std::sync::atomic::AtomicUsize,
+    }
+
+    impl<O: Oracle> Oracle for Batched<O> {
+        type Error = O::Error;
+        fn len(&self) -> usize {
+            self.inner.len()
+        }
+        fn vocab_size(&self) -> usize {
+            self.inner.vocab_size()
+        }
+        fn conditional_marginals(
+            &self,
+            partial: &[u32],
+            query: &[usize],
+            out: &mut [f64],
+        ) -> Result<(), Self::Error> {
+            self.passes.fetch_add(1, Ordering::Relaxed);
+            self.inner.conditional_marginals(partial, query, out)
+        }
+        fn batch_marginals(
+            &self,
+            partials: &[&[u32]],
+            queries: &[&[usize]],
+            outs: &mut [&mut [f64]],
+        ) -> Result<(), Self::Error> {
+            self.passes.fetch_add(1, Ordering::Relaxed);
+            for ((p, q), o) in partials.iter().zip(queries).zip(outs.iter_mut()) {
+                self.inner.conditional_marginals(p, q, o)?;
+            }
+            Ok(())
+        }
+    }
+
+    /// `sample --model` wraps its network as `Counting(&Prefixed(&network))`: a batch of three
+    /// sequences must reach the network as one batched pass through every layer (references
+    /// included), not three.
+    #[test]
+    fn references_and_wrappers_keep_one_batched_pass() {
+        let d = DistSpec::parse("repeat:n=5,q=4")
+            .unwrap()
+            .build(None)
+            .unwrap();
+        let net = Batched {
+            inner: &d,
+            passes: std::sync::atomic::AtomicUsize::new(0),
+        };
+        let prefixed = Prefixed::new(&net, vec![2]);
+        let counted = Counting::new(&prefixed);
+        let partials = [vec![MASK; 4], vec![MASK; 4], vec![1, MASK, MASK, MASK]];
+        let queries = [vec![0usize, 1], vec![3], vec![2]];
+        let mut outs: Vec<Vec<f64>> = queries.iter().map(|q| vec![0.0; q.len() * 4]).collect();
+        let p: Vec<&[u32]> = partials.iter().map(Vec::as_slice).collect();
+        let q: Vec<&[usize]> = queries.iter().map(Vec::as_slice).collect();
+        let mut o: Vec<&mut [f64]> = outs.iter_mut().map(Vec::as_mut_slice).collect();
+        (&&counted).batch_marginals(&p, &q, &mut o).unwrap();
+        assert_eq!(net.passes.load(Ordering::Relaxed), 1, "one forward pass");
+        assert_eq!((counted.calls(), counted.batches()), (3, 1));
+        assert_eq!(outs[1], vec![0.0, 0.0, 1.0, 0.0], "the prompt's token repeats");
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! The contract every target checks: any input ends in `Ok` or a typed error — never a panic,
 //! never an allocation or a loop beyond [`budget`]. Inputs are the public entry points a user
 //! reaches: the spec languages (schedules, distributions, rules), the curve-file readers, the
-//! curve constructors the Python bindings expose, and small sampling runs.
+//! curve constructors the Python bindings expose, small sampling runs, and a checkpoint's
+//! safetensors header and `config.json`.
 
 #![deny(missing_docs, missing_debug_implementations)]
 
@@ -27,6 +28,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("curve_file", curve_file),
     ("curve_values", curve_values),
     ("small_sampling", small_sampling),
+    ("checkpoint_header", checkpoint_header),
 ];
 
 /// The budget the targets run under: the CLI's policy with smaller limits (curves up to about
@@ -230,5 +232,25 @@ pub fn small_sampling(data: &[u8]) {
             assert_eq!(s.tokens.len(), n);
             assert!(s.tokens.iter().all(|&t| (t as usize) < q.max(2) + 17));
         }
+    }
+}
+
+/// A checkpoint file's first bytes: read as a safetensors header (for a file of its own length
+/// and of a few others) and as `config.json` text. A header that parses must describe tensors
+/// that fit in the file.
+pub fn checkpoint_header(data: &[u8]) {
+    use unmask_nn::checkpoint::header::parse_header;
+    let len = data.len() as u64;
+    for file_len in [len, len.saturating_add(4096), len / 2, u64::MAX] {
+        if let Ok(h) = parse_header(data, file_len) {
+            assert!(h.data_bytes <= file_len);
+            assert!(h.tensors.iter().all(|(name, _, _)| name != "__metadata__"));
+        }
+    }
+    if let Ok(c) = unmask_nn::Config::from_json(text(data), "config.json") {
+        let _ = c.parameter_count();
+        let _ = c.training_cost(32, 64, 1000.0);
+        let back = unmask_nn::Config::from_json(&c.to_json().to_string(), "config.json");
+        assert_eq!(back.ok().as_ref(), Some(&c), "a config round-trips");
     }
 }

@@ -59,6 +59,32 @@ impl TrainConfig {
             seed: v.get("seed")?.as_u64()?,
         })
     }
+
+    /// Checks the ranges `unmask train` accepts (the same as its flags): batch ≥ 1, lr in
+    /// (0, 1], clip finite and > 0, weight decay in [0, 1).
+    ///
+    /// # Errors
+    ///
+    /// A message naming the setting and its value.
+    pub fn validate(&self) -> Result<(), String> {
+        let fine = |x: f64, ok: bool| x.is_finite() && ok;
+        if self.batch == 0 {
+            return Err("batch = 0: must be at least 1".into());
+        }
+        if !fine(self.lr, self.lr > 0.0 && self.lr <= 1.0) {
+            return Err(format!("lr = {}: must be in (0, 1]", self.lr));
+        }
+        if !fine(self.clip, self.clip > 0.0) {
+            return Err(format!("clip = {}: must be finite and > 0", self.clip));
+        }
+        if !fine(self.weight_decay, (0.0..1.0).contains(&self.weight_decay)) {
+            return Err(format!(
+                "weight_decay = {}: must be in [0, 1)",
+                self.weight_decay
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Mask-ratio floor ε: each position is masked with probability (1 − ε)·t + ε (LLaDA's
@@ -161,6 +187,9 @@ impl Trainer {
             .get("train")
             .and_then(TrainConfig::from_json)
             .ok_or_else(|| bad("no valid \"train\" settings".into()))?;
+        train
+            .validate()
+            .map_err(|m| bad(format!("\"train\": {m}")))?;
         let step = state
             .get("step")
             .and_then(Value::as_u64)
@@ -171,12 +200,7 @@ impl Trainer {
             var.set(&ckpt.tensors[name].to_dtype(DType::F32)?)?;
         }
         let moments_path = dir.join("optimizer.safetensors");
-        let moments = candle_core::safetensors::load(&moments_path, &Device::Cpu).map_err(|e| {
-            NnError::File {
-                path: moments_path.clone(),
-                msg: e.to_string(),
-            }
-        })?;
+        let moments = checkpoint::read_tensors(&moments_path, budget)?;
         for (name, var) in &trainer.params {
             for (prefix, store) in [("m.", &mut trainer.m), ("v.", &mut trainer.v)] {
                 let t = moments

@@ -127,14 +127,18 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         p.dist, m
     )?;
     if let Some(e) = exact {
-        writeln!(out, "expected KL, exact (Theorem 16):   {}", num(u(e)))?;
+        writeln!(
+            out,
+            "expected KL (averaged over orders), exact (Theorem 16): {}",
+            num(u(e))
+        )?;
         writeln!(out, "{}", report::MEANING)?;
     }
     if let Some(mc) = mc {
         let (lo, hi) = mc.ci95();
         writeln!(
             out,
-            "expected KL, Monte Carlo:          {} ± {}  (95% CI [{}, {}])",
+            "expected KL (averaged over orders), Monte Carlo:        {} ± {}  (95% CI [{}, {}])",
             num(u(mc.mean())),
             num(u(mc.stderr())),
             num(u(lo)),
@@ -144,7 +148,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     match sampler_kl {
         Some(k) => writeln!(
             out,
-            "sampler KL(μ‖ν), exact law:        {}",
+            "KL(μ‖ν) of the sampler's output law (orders mixed; at most the above): {}",
             if k.is_finite() {
                 num(u(k))
             } else {
@@ -281,7 +285,11 @@ fn run_model(
             num(u(x.ci95().1))
         )
     };
-    writeln!(out, "KL(μ‖ν), Monte Carlo:              {}", line(&total))?;
+    writeln!(
+        out,
+        "expected KL (averaged over orders), Monte Carlo: {}",
+        line(&total)
+    )?;
     writeln!(
         out,
         "  model error (one token per step): {}",

@@ -215,6 +215,18 @@ fn load_shard(path: &Path, expected: u64) -> Result<HashMap<String, Tensor>, NnE
     Ok(tensors)
 }
 
+/// Reads one safetensors file of a checkpoint (the optimizer state, say) the way [`load`] reads
+/// the model: priced from its header against `budget` first, every tensor checked finite.
+///
+/// # Errors
+///
+/// As [`load`].
+pub fn read_tensors(path: &Path, budget: &Budget) -> Result<HashMap<String, Tensor>, NnError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let lens = price(dir, &[path.to_path_buf()], budget)?;
+    load_shard(path, lens[0])
+}
+
 /// Prices reading `files` (their sizes from the headers) against `budget`: the file's bytes
 /// while it is parsed, the tensors as stored, and their f32 copies in the network.
 fn price(dir: &Path, files: &[PathBuf], budget: &Budget) -> Result<Vec<u64>, NnError> {

@@ -107,7 +107,12 @@ pub fn check_target(dir: &Path) -> Result<Target, NnError> {
         let entry = entry.map_err(|e| fail(dir, e))?;
         count += 1;
         let file = entry.file_name().to_string_lossy().into_owned();
-        let plain = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
+        let plain = match entry.file_type() {
+            Ok(t) => t.is_file(),
+            // Deleted while listed: a writer replacing the checkpoint removes the old files.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(_) => false,
+        };
         if !plain || !CHECKPOINT_FILES.contains(&file.as_str()) {
             strangers.push(file);
         }
@@ -200,8 +205,18 @@ impl Writer {
     /// [`NnError::File`] when the target is refused, and [`NnError::Locked`] when another
     /// process writes to it (naming that process).
     pub fn open(dir: &Path) -> Result<Writer, NnError> {
-        check_target(dir)?;
         let lock_path = sibling(dir, ".lock");
+        if let Err(e) = check_target(dir) {
+            // What another writer's swap shows for an instant is not the user's folder: when
+            // the lock is held, that is the answer. (An existing lock file only: nothing is
+            // created beside a refused target.)
+            if let Ok(lock) = File::options().read(true).open(&lock_path)
+                && let Err(std::fs::TryLockError::WouldBlock) = lock.try_lock()
+            {
+                return Err(locked(dir, lock, lock_path));
+            }
+            return Err(e);
+        }
         loop {
             let mut lock = File::options()
                 .read(true)
@@ -213,13 +228,7 @@ impl Writer {
             match lock.try_lock() {
                 Ok(()) => {}
                 Err(std::fs::TryLockError::WouldBlock) => {
-                    let mut holder = String::new();
-                    let _ = lock.read_to_string(&mut holder);
-                    return Err(NnError::Locked {
-                        path: dir.to_path_buf(),
-                        holder: holder.trim().to_string(),
-                        lock: lock_path,
-                    });
+                    return Err(locked(dir, lock, lock_path));
                 }
                 Err(std::fs::TryLockError::Error(e)) => return Err(fail(&lock_path, e)),
             }
@@ -308,6 +317,17 @@ impl Writer {
             old
         };
         remove_checkpoint_files(&old)
+    }
+}
+
+/// The refusal of a target whose lock another process holds, with what it wrote there.
+fn locked(dir: &Path, mut lock: File, lock_path: PathBuf) -> NnError {
+    let mut holder = String::new();
+    let _ = lock.read_to_string(&mut holder);
+    NnError::Locked {
+        path: dir.to_path_buf(),
+        holder: holder.trim().to_string(),
+        lock: lock_path,
     }
 }
 
