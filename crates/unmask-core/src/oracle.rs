@@ -430,7 +430,11 @@ mod tests {
         (&&counted).batch_marginals(&p, &q, &mut o).unwrap();
         assert_eq!(net.passes.load(Ordering::Relaxed), 1, "one forward pass");
         assert_eq!((counted.calls(), counted.batches()), (3, 1));
-        assert_eq!(outs[1], vec![0.0, 0.0, 1.0, 0.0], "the prompt's token repeats");
+        assert_eq!(
+            outs[1],
+            vec![0.0, 0.0, 1.0, 0.0],
+            "the prompt's token repeats"
+        );
     }
 
     #[test]
