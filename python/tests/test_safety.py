@@ -119,3 +119,10 @@ def test_llada_model_takes_the_config_unmask_train_writes(tmp_path):
         LLaDAModel({**config, "alibi": True})
     with pytest.raises(ValueError, match=r"unsupported config keys: \['frobnicate'\]"):
         LLaDAModel({**config, "frobnicate": 1})
+
+
+def test_values_that_look_like_losses_get_the_losses_hint():
+    with pytest.raises(ValueError, match=r"look like a model's masked losses.*Curve\.from_masked_losses"):
+        unmask.Curve([2.1, 1.6, 1.4])
+    with pytest.raises(ValueError, match=r"Z_1 = -0\.5"):
+        unmask.Curve([-0.5, 0.0, 0.1])

@@ -63,8 +63,9 @@ pub struct Input {
     #[arg(long, value_name = "SPEC", conflicts_with = "blocks")]
     pub dist: Option<String>,
 
-    /// Block curves of a semi-autoregressive decoder, for eval and plan: JSON {"unit", "block":
-    /// L, "curves": [[Z^(1)_1..Z^(1)_L], …]} or {"unit", "block": L, "blocks": m, "z": [..]}.
+    /// Block curves of a semi-autoregressive decoder (eval, plan, compare, frontier): JSON
+    /// {"unit", "block": L, "curves": [[Z^(1)_1..Z^(1)_L], …]} or {"unit", "block": L,
+    /// "blocks": m, "z": [..]}.
     #[arg(long, value_name = "PATH", conflicts_with = "curve")]
     pub blocks: Option<PathBuf>,
 
@@ -270,42 +271,13 @@ pub fn parse_step_list(s: &str) -> Result<Vec<usize>, String> {
     Ok(steps)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn step_lists() {
-        assert_eq!(parse_step_list("1,2,4..6").unwrap(), vec![1, 2, 4, 5, 6]);
-        assert_eq!(
-            parse_step_list("1..256:64").unwrap(),
-            vec![1, 65, 129, 193, 256]
-        );
-        assert_eq!(parse_step_list("8, 1..3").unwrap(), vec![1, 2, 3, 8]);
-        assert_eq!(parse_step_list("1..64").unwrap().len(), 64);
-        for bad in ["", "0", "5..2", "1..x", "1..9:0", "1..1000000000"] {
-            assert!(parse_step_list(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn numbers() {
-        assert_eq!(parse_nonnegative("0.5").unwrap(), 0.5);
-        assert!(parse_nonnegative("-1").is_err());
-        assert!(parse_nonnegative("nan").is_err());
-        assert!(parse_nonnegative("inf").is_err());
-        assert_eq!(parse_steps("3").unwrap(), 3);
-        assert!(parse_steps("0").is_err());
-        assert!(parse_steps("-2").is_err());
-    }
-}
-
 /// Flags of the commands that run a sampler on a distribution.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Sampling {
     /// The distribution: product, parity, repeat, rs, code, markov, hmm, mixture or table specs
-    /// (see the README), e.g. markov:n=64,q=4,stay=0.9.
-    #[arg(long, value_name = "SPEC", required_unless_present = "model")]
+    /// (see the README), e.g. markov:n=64,q=4,stay=0.9. (Whether it is required is each
+    /// command's: always for verify, unless --model for sample.)
+    #[arg(long, value_name = "SPEC")]
     pub dist: Option<String>,
     /// Schedule for the random-order and confidence rules (counts or a preset spec).
     #[arg(long, short, value_name = "SPEC")]
@@ -426,8 +398,14 @@ impl Sampling {
 }
 
 /// Threads that sample in parallel (each holds one oracle call's buffers).
+/// `RAYON_NUM_THREADS` when set to a positive count (rayon's own rule), else the machine's
+/// parallelism; the one place the thread count is looked up (`main` pins it at start-up).
 pub fn rayon_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    std::env::var("RAYON_NUM_THREADS")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// Prices `passes` forward passes of `oracle`'s network over sequences of its length against the
@@ -463,5 +441,35 @@ pub fn parse_positive(s: &str) -> Result<usize, String> {
     match s.trim().parse::<usize>() {
         Ok(v) if v >= 1 => Ok(v),
         _ => Err(format!("{s:?} is not an integer ≥ 1")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_lists() {
+        assert_eq!(parse_step_list("1,2,4..6").unwrap(), vec![1, 2, 4, 5, 6]);
+        assert_eq!(
+            parse_step_list("1..256:64").unwrap(),
+            vec![1, 65, 129, 193, 256]
+        );
+        assert_eq!(parse_step_list("8, 1..3").unwrap(), vec![1, 2, 3, 8]);
+        assert_eq!(parse_step_list("1..64").unwrap().len(), 64);
+        for bad in ["", "0", "5..2", "1..x", "1..9:0", "1..1000000000"] {
+            assert!(parse_step_list(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn numbers() {
+        assert_eq!(parse_nonnegative("0.5").unwrap(), 0.5);
+        assert!(parse_nonnegative("-1").is_err());
+        assert!(parse_nonnegative("nan").is_err());
+        assert!(parse_nonnegative("inf").is_err());
+        assert_eq!(parse_steps("3").unwrap(), 3);
+        assert!(parse_steps("0").is_err());
+        assert!(parse_steps("-2").is_err());
     }
 }

@@ -128,7 +128,7 @@ fn run() -> anyhow::Result<ExitCode> {
 #[allow(unsafe_code)]
 fn pin_thread_count() {
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
-        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let threads = args::rayon_threads();
         // SAFETY: called first thing in `main`, before any other thread exists, so nothing
         // can read the environment concurrently.
         unsafe { std::env::set_var("RAYON_NUM_THREADS", threads.to_string()) };

@@ -459,7 +459,12 @@ pub fn read_curve_full(
             if repair {
                 InformationCurve::from_points_repaired(n, &points).map(|(c, r)| (c, Some(r)))
             } else {
-                InformationCurve::from_points(n, &points).map(|c| (c, None))
+                match InformationCurve::from_points(n, &points) {
+                    Err(CurveError::FirstNotZero { value }) if value > 0.0 => {
+                        return Err(CurveFileError::LooksLikeLosses { value });
+                    }
+                    other => other.map(|c| (c, None)),
+                }
             }
         }
     };

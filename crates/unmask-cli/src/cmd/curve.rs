@@ -256,7 +256,15 @@ fn block_curves(
 ) -> anyhow::Result<()> {
     let spec = args.input.dist.as_deref().unwrap_or_default();
     let dist = unmask_core::DistSpec::parse(spec).with_context(|| format!("--dist {spec:?}"))?;
-    let n = dist.len().unwrap_or(0);
+    // A file's family (`table:FILE`) knows its length only once read (the read is priced).
+    let mut family = match dist.len() {
+        Some(_) => None,
+        None => Some(io::build_family(&dist)?),
+    };
+    let n = dist
+        .len()
+        .or(family.as_ref().map(unmask_core::Oracle::len))
+        .unwrap_or(0);
     crate::args::budget()
         .check_curve_len(n)
         .map_err(crate::args::over_budget)?;
@@ -266,7 +274,10 @@ fn block_curves(
     let blocks = match dist.closed_block_curves(block) {
         Some(blocks) => blocks,
         None => {
-            let family = io::build_family(&dist)?;
+            let family = match family.take() {
+                Some(f) => f,
+                None => io::build_family(&dist)?,
+            };
             unmask_core::BlockCurves::by_enumeration(&family, block).ok_or_else(|| {
                 anyhow::anyhow!(
                     "--dist {spec:?}: exact block curves come from the structure of product, parity, repeat, mds, rs and stay-or-move markov chains, or from enumerating the law when q^n · 2^L is small (at most 2^20 outcomes); {} is neither (estimate them with `unmask estimate --dist {spec} --block {block}`)",

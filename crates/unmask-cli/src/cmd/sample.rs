@@ -9,6 +9,8 @@ use crate::report::{self, num};
 
 /// Generate sequences.
 #[derive(Debug, clap::Args)]
+// Without --model the distribution is the model, so --dist is required.
+#[command(mut_arg("dist", |a| a.required_unless_present("model")))]
 pub struct Args {
     #[command(flatten)]
     pub sampling: Sampling,

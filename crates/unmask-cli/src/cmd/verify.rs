@@ -10,13 +10,16 @@ use crate::report::{self, num};
 
 /// Check the theory against simulation.
 #[derive(Debug, clap::Args)]
+// μ is always exact here, so --dist is required, with or without --model (the shared sampling
+// flags let `sample --model` go without it).
+#[command(mut_arg("dist", |a| a.required(true)))]
 pub struct Args {
     #[command(flatten)]
     pub sampling: Sampling,
     /// A trained network (checkpoint directory) as the sampler's conditionals, μ still exact:
     /// the Monte Carlo KL splits into the model's error (one token per step) and the
-    /// schedule's part.
-    #[arg(long, value_name = "DIR")]
+    /// schedule's part (needs --schedule).
+    #[arg(long, value_name = "DIR", requires = "schedule")]
     pub model: Option<std::path::PathBuf>,
     /// With --model: the model's cross-entropy curve (`unmask estimate --model … --out FILE`):
     /// curve-based presets are planned from it, and `predicted` = model error + Theorem 16 on it.

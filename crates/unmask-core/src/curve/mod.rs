@@ -67,6 +67,17 @@ impl FromStr for Unit {
     }
 }
 
+/// The hint for a positive `Z_1`: such values look like masked losses.
+fn losses_hint(value: f64) -> &'static str {
+    if value > 0.0 {
+        "; values that start positive look like a model's masked losses L(t): give those as \
+         losses (Z_{t+1} = L(0) − L(t)): a \"losses\" curve file, a t,loss CSV, or \
+         Curve.from_masked_losses in Python"
+    } else {
+        ""
+    }
+}
+
 /// Why a curve could not be built. Indices are the paper's 1-based `j` (for `Z_j`) or `t`
 /// (for `h(t)`, 0-based as in the paper).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -91,8 +102,13 @@ pub enum CurveError {
         /// The offending value.
         value: f64,
     },
-    /// `Z_1` is not zero (a token shares no information with the empty set).
-    #[error("Z_1 = {value}, expected 0 (a token shares no information with nothing revealed)")]
+    /// `Z_1` is not zero (a token shares no information with the empty set). A positive value
+    /// is what a model's masked losses L(t) look like when given as Z by mistake; the message
+    /// says how to give those.
+    #[error(
+        "Z_1 = {value}, expected 0 (a token shares no information with nothing revealed){}",
+        losses_hint(*value)
+    )]
     FirstNotZero {
         /// The offending value.
         value: f64,
