@@ -444,6 +444,17 @@ pub fn parse_positive(s: &str) -> Result<usize, String> {
     }
 }
 
+/// `--presets` names whole-sequence presets; with `--blocks` the decoders are fixed (LLaDA's and
+/// cosine's equal splits and the optimal allocation), so compare and frontier refuse it alike.
+pub fn refuse_presets_with_blocks<T>(presets: &[T]) -> anyhow::Result<()> {
+    if presets.is_empty() {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "--presets does not apply with --blocks (the block-wise decoders are llada, cosine and the optimal allocation)"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

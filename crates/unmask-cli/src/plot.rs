@@ -320,3 +320,35 @@ pub fn block_series(
         })
         .collect())
 }
+
+/// The block-wise plot of `compare --blocks` and `frontier --blocks`: the concatenated block
+/// curves with the optimal allocation's step approximation at `budget`, and the frontiers of
+/// the optimal allocation and of LLaDA's and cosine's equal splits over `grid`, block
+/// boundaries marked.
+pub fn write_blockwise(
+    path: &std::path::Path,
+    blocks: &unmask_core::BlockCurves,
+    grid: &[usize],
+    budget: usize,
+    unit: unmask_core::Unit,
+) -> anyhow::Result<()> {
+    let optimal = unmask_core::optimal_blockwise(blocks, budget)?;
+    let lines = block_series(blocks, grid)?;
+    let marks = Marks {
+        budget: Some(budget),
+        measured: Vec::new(),
+        block: blocks.uniform_block_len(),
+    };
+    write(
+        path,
+        &blocks.concatenated(),
+        unit,
+        Some(&optimal.flat()),
+        &lines,
+        &format!(
+            "{} blocks: the optimal allocation against equal splits",
+            blocks.blocks()
+        ),
+        &marks,
+    )
+}

@@ -221,6 +221,11 @@ fn commands(target: &str, bytes: &[u8], scratch: &Path, base: &Path) -> Vec<Vec<
             ]
         }
         "checkpoint_header" => {
+            // Every input goes through the library; the CLI (two loads in a debug build) takes
+            // a fixed tenth of the coverage-grown corpus, so the replay stays within CI's time.
+            if !one_in_ten(bytes) {
+                return vec![];
+            }
             let ids = "_,_,_,_,_,_";
             let model = checkpoint_with(base, &scratch.join("m"), "model.safetensors", bytes);
             let config = checkpoint_with(base, &scratch.join("c"), "config.json", bytes);
@@ -257,6 +262,15 @@ fn commands(target: &str, bytes: &[u8], scratch: &Path, base: &Path) -> Vec<Vec<
         }
         _ => vec![],
     }
+}
+
+/// Whether a `checkpoint_header` input goes through the CLI: one in ten, chosen by content (an
+/// FNV-1a hash), so the choice does not depend on the directory order.
+fn one_in_ten(bytes: &[u8]) -> bool {
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    hash % 10 == 0
 }
 
 /// The corpora replayed through the CLI only (their inputs are command lines or whole files,

@@ -88,3 +88,67 @@ fn losses_given_as_points_get_the_losses_hint() {
         "{stderr}"
     );
 }
+
+/// `compare --blocks` silently ignored --plot and --presets, and the --blocks paths of compare
+/// and frontier priced only the file read: now the plot is drawn, --presets refused as frontier
+/// refuses it, and the optimisation priced.
+#[test]
+fn compare_blocks_draws_refuses_and_prices() {
+    let file = tmp("blocks-compare.json").display().to_string();
+    let (code, _, stderr) = unmask(&[
+        "curve",
+        "--dist",
+        "markov:n=64,q=4,stay=0.9",
+        "--block",
+        "16",
+        "--out",
+        &file,
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let svg = tmp("blocks-compare.svg");
+    let (code, _, stderr) = unmask(&[
+        "compare",
+        "--blocks",
+        &file,
+        "--steps",
+        "8",
+        "--plot",
+        &svg.display().to_string(),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let drawn = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        drawn.contains("<svg") && drawn.contains("4 blocks"),
+        "{drawn}"
+    );
+    for cmd in ["compare", "frontier"] {
+        let mut args = vec![cmd, "--blocks", &file, "--presets", "cosine"];
+        if cmd == "compare" {
+            args.extend(["--steps", "8"]);
+        }
+        let (code, _, stderr) = unmask(&args);
+        assert_eq!(code, 2, "{cmd}");
+        assert!(
+            stderr.contains("--presets does not apply with --blocks"),
+            "{cmd}: {stderr}"
+        );
+    }
+    for (cmd, what) in [
+        (
+            "compare",
+            "comparing block-wise decoders on 4 blocks, n = 64",
+        ),
+        ("frontier", "the block-wise frontier at"),
+    ] {
+        let mut args = vec!["--max-work", "20000", cmd, "--blocks", &file];
+        if cmd == "compare" {
+            args.extend(["--steps", "8"]);
+        }
+        let (code, _, stderr) = unmask(&args);
+        assert_eq!(code, 2, "{cmd}");
+        assert!(
+            stderr.contains(what) && stderr.contains("--max-work"),
+            "{cmd}: {stderr}"
+        );
+    }
+}

@@ -74,8 +74,9 @@ pub use blockwise::{
 };
 pub use compare::{
     Baseline, BlockCompareError, BlockRow, Comparison, NamedFrontier, Row, SCAN_LIMIT, Speedup,
-    blockwise_frontier, compare, compare_blockwise, compare_cost, compare_presets, frontier_cost,
-    preset_frontier, speedup, speedup_sentence,
+    blockwise_frontier, blockwise_frontier_cost, compare, compare_blockwise,
+    compare_blockwise_cost, compare_cost, compare_presets, frontier_cost, preset_frontier, speedup,
+    speedup_sentence,
 };
 pub use curve::{CurveError, InformationCurve, Repair, Unit, UnitError};
 pub use dist::{

@@ -120,7 +120,28 @@ fn blockwise(
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<()> {
     use anyhow::Context;
+    crate::args::refuse_presets_with_blocks(&args.presets)?;
+    crate::args::budget()
+        .check(
+            format!(
+                "comparing block-wise decoders on {} blocks, n = {}",
+                blocks.blocks(),
+                blocks.len()
+            ),
+            unmask_core::compare_blockwise_cost(blocks, args.steps),
+        )
+        .map_err(crate::args::over_budget)?;
     let rows = unmask_core::compare_blockwise(blocks, args.steps).context("--steps")?;
+    if let Some(path) = &args.plot {
+        let grid = crate::plot::block_grid(blocks);
+        crate::args::budget()
+            .check(
+                "the block-wise frontier for the plot",
+                unmask_core::blockwise_frontier_cost(blocks, &grid),
+            )
+            .map_err(crate::args::over_budget)?;
+        crate::plot::write_blockwise(path, blocks, &grid, args.steps, unit)?;
+    }
     let u = |x: f64| unit.from_nats(x);
     let flat = |s: &[unmask_core::Schedule]| -> Vec<usize> {
         s.iter().flat_map(|x| x.counts().iter().copied()).collect()

@@ -144,37 +144,28 @@ fn blockwise(
 ) -> anyhow::Result<()> {
     use anyhow::Context;
     let (n, m) = (blocks.len(), blocks.blocks());
-    if !args.presets.is_empty() {
-        anyhow::bail!(
-            "--presets does not apply with --blocks (the block-wise decoders are llada, cosine and the optimal allocation)"
-        );
-    }
+    crate::args::refuse_presets_with_blocks(&args.presets)?;
     let grid = args
         .steps
         .clone()
         .map_or_else(|| plot::block_grid(blocks), |s| s.0);
     let budget = args.budget.unwrap_or((64.min(n) / m).max(1) * m);
+    crate::args::budget()
+        .check(
+            format!(
+                "the block-wise frontier at {} step counts on {m} blocks, n = {n}",
+                grid.len()
+            ),
+            unmask_core::compare_blockwise_cost(blocks, budget)
+                + unmask_core::blockwise_frontier_cost(blocks, &grid)
+                    .repeated(if args.plot.is_some() { 2.0 } else { 1.0 }),
+        )
+        .map_err(crate::args::over_budget)?;
     let cmp = unmask_core::compare_blockwise(blocks, budget).context("--budget")?;
     let series = unmask_core::blockwise_frontier(blocks, &grid).context("--steps")?;
     let u = |x: f64| unit.from_nats(x);
     if let Some(path) = &args.plot {
-        let flat = blocks.concatenated();
-        let optimal = unmask_core::optimal_blockwise(blocks, budget)?;
-        let lines = plot::block_series(blocks, &grid)?;
-        let marks = Marks {
-            budget: Some(budget),
-            measured: Vec::new(),
-            block: blocks.uniform_block_len(),
-        };
-        plot::write(
-            path,
-            &flat,
-            unit,
-            Some(&optimal.flat()),
-            &lines,
-            &format!("{m} blocks: the optimal allocation against equal splits"),
-            &marks,
-        )?;
+        plot::write_blockwise(path, blocks, &grid, budget, unit)?;
     }
     let llada = &cmp[0];
     let saved = budget.saturating_sub(llada.steps_to_match);

@@ -5,6 +5,45 @@ use crate::schedule::Schedule;
 use crate::spec::SpecError;
 use crate::spec::schedule::ScheduleSpec;
 
+/// Operations per greedy step and block token of a block-wise optimisation: the allocation
+/// starts from one step per block and adds one step at a time, each step one block's Lagrangian
+/// optimum over at most L tokens, so K steps cost about `56 · L · (K + m)`. Fitted to release
+/// runs on this project's 2-core machine, blocks of markov:n=262144,q=8,stay=0.9 with L = 1024:
+/// `compare --blocks --steps 65536` 8.4 s (priced 15 s), 1024 steps 0.15 s (0.24 s);
+/// `frontier --blocks` at its 11 default step counts 29 s (priced 31 s).
+const BLOCKWISE_OPS: f64 = 56.0;
+
+/// Work of block-wise optimisations on `blocks` reaching `steps` steps in all.
+fn optimisation_work(blocks: &crate::BlockCurves, steps: usize) -> f64 {
+    let longest = blocks
+        .curves()
+        .iter()
+        .map(crate::InformationCurve::len)
+        .max()
+        .unwrap_or(0);
+    BLOCKWISE_OPS * longest as f64 * (steps + blocks.blocks()) as f64
+}
+
+/// Work and memory of [`compare_blockwise`] at `steps`, for the [resource policy](crate::budget):
+/// the optimal allocation and three fewest-steps searches, none beyond `steps` steps (each row
+/// is matched at or below the optimum's error at K), about `4 · 56 · L · (K + m)` operations;
+/// each block's curve and schedule, 40 bytes per token.
+pub fn compare_blockwise_cost(blocks: &crate::BlockCurves, steps: usize) -> crate::budget::Cost {
+    crate::budget::Cost::new(
+        40.0 * blocks.len() as f64,
+        4.0 * optimisation_work(blocks, steps),
+    )
+}
+
+/// Work and memory of [`blockwise_frontier`] at the step counts of `grid`: one block-wise
+/// optimisation per step count.
+pub fn blockwise_frontier_cost(blocks: &crate::BlockCurves, grid: &[usize]) -> crate::budget::Cost {
+    crate::budget::Cost::new(
+        40.0 * blocks.len() as f64,
+        grid.iter().map(|&k| optimisation_work(blocks, k)).sum(),
+    )
+}
+
 /// Why [`compare_blockwise`] failed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]

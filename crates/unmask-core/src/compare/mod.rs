@@ -1,7 +1,8 @@
 mod blocks;
 
 pub use blocks::{
-    BlockCompareError, BlockRow, NamedFrontier, blockwise_frontier, compare_blockwise,
+    BlockCompareError, BlockRow, NamedFrontier, blockwise_frontier, blockwise_frontier_cost,
+    compare_blockwise, compare_blockwise_cost,
 };
 
 use rayon::prelude::*;
