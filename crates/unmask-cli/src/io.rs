@@ -161,20 +161,10 @@ pub fn oracle_for(
     Ok(oracle)
 }
 
-/// The sequence length a checkpoint written by `unmask train` was trained on, if it says.
+/// The sequence length a checkpoint written by `unmask train` was trained on, if it says (its
+/// run record; a family is never built to learn it).
 pub fn trained_length(dir: &std::path::Path) -> Option<usize> {
-    let text = std::fs::read_to_string(dir.join("train_state.json")).ok()?;
-    let state: serde_json::Value = serde_json::from_str(&text).ok()?;
-    let run = state.get("run")?;
-    if let Some(n) = run.get("len").and_then(serde_json::Value::as_u64) {
-        return usize::try_from(n).ok();
-    }
-    // Checkpoints written before the record carried "len" for --dist runs.
-    if let Some(spec) = run.get("dist").and_then(serde_json::Value::as_str) {
-        let family = unmask_core::DistSpec::parse(spec).ok()?.build(None).ok()?;
-        return Some(family.len());
-    }
-    None
+    unmask_nn::RunInfo::of_checkpoint(dir)?.len
 }
 
 /// The model's curve given as `--curve` (repaired with `--repair`), which must have length `n`

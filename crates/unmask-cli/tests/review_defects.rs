@@ -152,3 +152,42 @@ fn compare_blocks_draws_refuses_and_prices() {
         );
     }
 }
+
+/// `trained_length` built the whole family to learn n, which fails for `table:FILE` (no file
+/// data) and let any length through; the run record now carries n.
+#[test]
+fn a_table_trained_model_knows_its_length() {
+    let table = tmp("table4.json");
+    let p: Vec<f64> = (0u32..16)
+        .map(|x| if x.count_ones() % 2 == 0 { 0.125 } else { 0.0 })
+        .collect();
+    std::fs::write(
+        &table,
+        serde_json::json!({"q": 2, "n": 4, "p": p}).to_string(),
+    )
+    .unwrap();
+    let out = tmp("table-model").display().to_string();
+    let spec = format!("table:{}", table.display());
+    let (code, _, stderr) = unmask(&[
+        "train",
+        "--dist",
+        &spec,
+        "--out",
+        &out,
+        "--steps",
+        "2",
+        "--size",
+        "tiny,d=16",
+        "--batch",
+        "4",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let doc = json(&["predict", "--model", &out, "--ids", "1,_,_,0"]);
+    assert_eq!(doc["n"], 4);
+    let (code, _, stderr) = unmask(&["predict", "--model", &out, "--ids", "1,_"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("trained on sequences of length 4"),
+        "{stderr}"
+    );
+}

@@ -13,6 +13,7 @@
 mod config;
 mod model;
 mod oracle;
+mod run;
 mod train;
 
 pub mod checkpoint;
@@ -22,6 +23,7 @@ pub use checkpoint::{Checkpoint, Vocab};
 pub use config::Config;
 pub use model::{Llada, Path, init_params, tensor_shapes};
 pub use oracle::NeuralOracle;
+pub use run::{RunData, RunInfo};
 pub use train::{TrainConfig, Trainer};
 
 /// candle's device type, for [`device`] and [`Llada::to_device`].

@@ -8,7 +8,7 @@ use rand::RngExt;
 use serde_json::{Value, json};
 
 use crate::checkpoint::{self, FileBody, Vocab, Writer};
-use crate::{Config, Llada, NnError, Path as FwdPath, init_params};
+use crate::{Config, Llada, NnError, Path as FwdPath, RunInfo, init_params};
 use unmask_core::budget::Budget;
 
 /// Optimisation settings.
@@ -169,12 +169,13 @@ impl Trainer {
         Ok(self)
     }
 
-    /// Resumes from a checkpoint written by [`Trainer::save`] (read within `budget`).
+    /// Resumes from a checkpoint written by [`Trainer::save`] (read within `budget`): the
+    /// trainer, the run record and the vocabulary.
     ///
     /// # Errors
     ///
     /// [`NnError`] naming what is missing or inconsistent.
-    pub fn resume(dir: &Path, budget: &Budget) -> Result<(Trainer, Value, Vocab), NnError> {
+    pub fn resume(dir: &Path, budget: &Budget) -> Result<(Trainer, RunInfo, Vocab), NnError> {
         let ckpt = checkpoint::load(dir, budget)?;
         let state_path = dir.join("train_state.json");
         let bad = |msg: String| NnError::File {
@@ -234,7 +235,12 @@ impl Trainer {
                     .collect()
             })
             .unwrap_or_default();
-        Ok((trainer, state, ckpt.vocab))
+        let run = state
+            .get("run")
+            .ok_or_else(|| "no \"run\" record".to_string())
+            .and_then(RunInfo::from_json)
+            .map_err(bad)?;
+        Ok((trainer, run, ckpt.vocab))
     }
 
     /// Steps taken.
@@ -418,13 +424,13 @@ impl Trainer {
     }
 
     /// Writes the checkpoint (model, vocabulary, optimizer moments, `train_state.json` with
-    /// the step, the settings, the history and `extra`) through `writer`, which replaces the
+    /// the step, the settings, the history and the run record) through `writer`, which replaces the
     /// previous one atomically.
     ///
     /// # Errors
     ///
     /// [`NnError::NonFinite`] (nothing written) or [`NnError::File`].
-    pub fn save(&self, writer: &Writer, vocab: &Vocab, extra: Value) -> Result<(), NnError> {
+    pub fn save(&self, writer: &Writer, vocab: &Vocab, run: &RunInfo) -> Result<(), NnError> {
         let tensors: BTreeMap<String, Tensor> = self
             .params
             .iter()
@@ -444,7 +450,7 @@ impl Trainer {
             "step": self.step,
             "train": self.train.to_json(),
             "history": self.history.iter().map(|(s, l, v)| json!([s, l, v])).collect::<Vec<_>>(),
-            "run": extra,
+            "run": run.to_json(),
         });
         writer.save(
             &self.config,

@@ -156,13 +156,17 @@ fn training_is_deterministic_and_resumes_exactly() {
     half.save(
         &writer,
         &Vocab::Symbols(4),
-        serde_json::json!({"data": "test"}),
+        &unmask_nn::RunInfo {
+            data: unmask_nn::RunData::Dist("markov:n=12,q=4,stay=0.8".into()),
+            len: Some(12),
+            checkpoint_every: None,
+        },
     )
     .unwrap();
     drop(writer);
     let budget = unmask_core::budget::Budget::default();
     let (mut resumed, state, _) = Trainer::resume(&dir, &budget).unwrap();
-    assert_eq!(state["run"]["data"], "test");
+    assert_eq!(state.len, Some(12));
     assert_eq!(resumed.step_count(), 3);
     let mut lr = Vec::new();
     for s in 3..6 {

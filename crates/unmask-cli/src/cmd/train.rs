@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use serde_json::json;
 use unmask_nn::data::Corpus;
-use unmask_nn::{Config, TrainConfig, Trainer};
+use unmask_nn::{Config, RunData, RunInfo, TrainConfig, Trainer};
 
 use crate::report::{self};
 
@@ -155,7 +155,7 @@ struct Run {
     trainer: Trainer,
     corpus: Corpus,
     /// The run record saved with every checkpoint (`train_state.json`'s `run`).
-    record: serde_json::Value,
+    record: RunInfo,
     /// Where checkpoints go.
     out: PathBuf,
     /// Train up to this step.
@@ -200,10 +200,7 @@ fn fresh(args: &Args) -> anyhow::Result<Run> {
             unmask_core::DistSpec::parse(spec).with_context(|| format!("--dist {spec:?}"))?;
         let family = crate::io::build_family(&dist).with_context(|| format!("--dist {spec:?}"))?;
         let n = unmask_core::Oracle::len(&family);
-        (
-            Corpus::Dist(family),
-            json!({"dist": dist.to_string(), "len": n}),
-        )
+        (Corpus::Dist(family), (RunData::Dist(dist.to_string()), n))
     } else {
         let path = args.text.as_ref().expect("clap: --dist or --text");
         let len = args.len.unwrap_or(DEFAULT_LEN);
@@ -219,10 +216,11 @@ fn fresh(args: &Args) -> anyhow::Result<Run> {
         );
         let corpus = Corpus::text(&text, valid.as_deref(), len, (&names.0, &names.1), None)
             .context("--text")?;
-        (
-            corpus,
-            json!({"text": path, "valid": args.valid, "len": len}),
-        )
+        let data = RunData::Text {
+            text: path.display().to_string(),
+            valid: args.valid.as_ref().map(|v| v.display().to_string()),
+        };
+        (corpus, (data, len))
     };
     let vocab = corpus.vocab().len().expect("own vocabularies are known");
     let config = size(args.size.as_deref().unwrap_or("tiny"), vocab)?;
@@ -240,8 +238,11 @@ fn fresh(args: &Args) -> anyhow::Result<Run> {
         seed: args.seed.unwrap_or(0),
     };
     let checkpoint_every = args.checkpoint_every.unwrap_or(DEFAULT_CHECKPOINT_EVERY);
-    let mut record = record;
-    record["checkpoint_every"] = json!(checkpoint_every);
+    let record = RunInfo {
+        data: record.0,
+        len: Some(record.1),
+        checkpoint_every: Some(checkpoint_every),
+    };
     Ok(Run {
         trainer: Trainer::new(config, train)?,
         corpus,
@@ -308,47 +309,41 @@ fn resume(args: &Args, dir: &std::path::Path) -> anyhow::Result<Run> {
             bad.join(", ")
         );
     }
-    let record = state["run"].clone();
-    let corpus = if let Some(spec) = record.get("dist").and_then(|v| v.as_str()) {
-        Corpus::Dist(crate::io::build_family(&unmask_core::DistSpec::parse(
-            spec,
-        )?)?)
-    } else if let Some(text) = record.get("text").and_then(|v| v.as_str()) {
-        let valid = record.get("valid").and_then(|v| v.as_str());
-        let n = record
-            .get("len")
-            .and_then(|v| v.as_u64())
-            .unwrap_or(DEFAULT_LEN as u64) as usize;
-        let train_text = read(&PathBuf::from(text), "--text")?;
-        let valid_text = valid
-            .map(|v| read(&PathBuf::from(v), "--valid"))
-            .transpose()?;
-        let saved = match saved_vocab {
-            unmask_nn::Vocab::Chars(c) => c,
-            other => bail!(
-                "--resume {}: a text run's checkpoint has a character vocabulary, this one has {other:?}",
-                dir.display()
-            ),
-        };
-        Corpus::text(
-            &train_text,
-            valid_text.as_deref(),
-            n,
-            (text, valid.unwrap_or(text)),
-            Some(&saved),
-        )
-        .with_context(|| format!("--resume {}: the run's text changed", dir.display()))?
-    } else {
-        bail!("--resume {}: train_state.json names no data", dir.display());
+    let mut record = state;
+    let corpus = match &record.data {
+        RunData::Dist(spec) => Corpus::Dist(crate::io::build_family(
+            &unmask_core::DistSpec::parse(spec)?,
+        )?),
+        RunData::Text { text, valid } => {
+            let n = record.len.unwrap_or(DEFAULT_LEN);
+            let train_text = read(&PathBuf::from(text), "--text")?;
+            let valid_text = valid
+                .as_ref()
+                .map(|v| read(&PathBuf::from(v), "--valid"))
+                .transpose()?;
+            let saved = match saved_vocab {
+                unmask_nn::Vocab::Chars(c) => c,
+                other => bail!(
+                    "--resume {}: a text run's checkpoint has a character vocabulary, this one has {other:?}",
+                    dir.display()
+                ),
+            };
+            Corpus::text(
+                &train_text,
+                valid_text.as_deref(),
+                n,
+                (text, valid.as_deref().unwrap_or(text)),
+                Some(&saved),
+            )
+            .with_context(|| format!("--resume {}: the run's text changed", dir.display()))?
+        }
     };
-    let checkpoint_every = args.checkpoint_every.unwrap_or_else(|| {
-        record
-            .get("checkpoint_every")
-            .and_then(|v| v.as_u64())
-            .map_or(DEFAULT_CHECKPOINT_EVERY, |v| v.max(1) as usize)
-    });
-    let mut record = record;
-    record["checkpoint_every"] = json!(checkpoint_every);
+    let checkpoint_every = args
+        .checkpoint_every
+        .or(record.checkpoint_every)
+        .unwrap_or(DEFAULT_CHECKPOINT_EVERY);
+    record.checkpoint_every = Some(checkpoint_every);
+    record.len = Some(corpus.len());
     let until = args.steps.unwrap_or(settings.total_steps);
     if until < trainer.step_count() {
         bail!(
@@ -440,7 +435,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
             let (v, se) = trainer.evaluate(&valid, n, settings.batch, settings.seed)?;
             last_valid = Some((v, se));
             trainer.history.push((done, last_loss, Some(v)));
-            trainer.save(&writer, &vocab, record.clone())?;
+            trainer.save(&writer, &vocab, &record)?;
             saved_step = Some(done);
             bar.message(format!(
                 "training: loss {last_loss:.4}, validation {v:.4} ± {se:.4} nats/token, {:.0} tokens/s",
