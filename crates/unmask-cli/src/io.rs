@@ -9,14 +9,17 @@ use anyhow::{Context, anyhow};
 use serde_json::Value;
 use unmask_core::{DistSpec, Family, FileData, InformationCurve, Oracle, Repair, Unit};
 
+use crate::env::{Env, over_budget};
+
 /// Reads and validates a curve file (`unmask_io` has the formats and the messages); with
 /// `repair`, projects it onto the valid set instead.
 pub fn read_curve(
     path: &Path,
     csv_unit: Option<Unit>,
     repair: bool,
+    env: &Env,
 ) -> anyhow::Result<(InformationCurve, Option<Repair>)> {
-    read_curve_full(path, csv_unit, repair).map(|r| (r.curve, r.repair))
+    read_curve_full(path, csv_unit, repair, env).map(|r| (r.curve, r.repair))
 }
 
 /// As [`read_curve`], with the unit the file was written in and its measured positions.
@@ -24,34 +27,31 @@ pub fn read_curve_full(
     path: &Path,
     csv_unit: Option<Unit>,
     repair: bool,
+    env: &Env,
 ) -> anyhow::Result<unmask_io::ReadCurve> {
     let text = fs::read_to_string(path)?;
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let format = unmask_io::Format::guess(name, &text);
-    unmask_io::read_curve_full(&text, format, csv_unit, repair, &crate::args::budget()).map_err(
-        |e| match e {
-            unmask_io::CurveFileError::Budget(b) => crate::args::over_budget(b),
-            other => other.into(),
-        },
-    )
+    unmask_io::read_curve_full(&text, format, csv_unit, repair, env.budget()).map_err(|e| match e {
+        unmask_io::CurveFileError::Budget(b) => over_budget(b),
+        other => other.into(),
+    })
 }
 
 /// Reads and prices the file a `--dist` spec names (tables, transition matrices), if any.
-pub fn file_data(dist: &DistSpec) -> anyhow::Result<Option<FileData>> {
+pub fn file_data(dist: &DistSpec, env: &Env) -> anyhow::Result<Option<FileData>> {
     let Some(path) = dist.file() else {
         return Ok(None);
     };
     let text = fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
     let data = unmask_io::read_dist_file(dist, &text).with_context(|| path.to_string())?;
-    crate::args::budget()
-        .check(format!("{dist} as given in {path}"), dist.file_cost(&data))
-        .map_err(crate::args::over_budget)?;
+    env.check(format!("{dist} as given in {path}"), dist.file_cost(&data))?;
     Ok(Some(data))
 }
 
 /// Builds a samplable family, reading the file its spec names.
-pub fn build_family(dist: &DistSpec) -> anyhow::Result<Family> {
-    Ok(dist.build(file_data(dist)?)?)
+pub fn build_family(dist: &DistSpec, env: &Env) -> anyhow::Result<Family> {
+    Ok(dist.build(file_data(dist, env)?)?)
 }
 
 /// File format for writing curves.
@@ -109,14 +109,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 
 /// Loads a checkpoint directory and builds its network (the names, shapes and vocabulary
 /// checked; errors name the file or tensor).
-pub fn load_model(dir: &Path) -> anyhow::Result<(unmask_nn::Llada, unmask_nn::Vocab)> {
-    let ckpt = match unmask_nn::checkpoint::load(dir, &crate::args::budget()) {
-        Err(unmask_nn::NnError::OverBudget(e)) => return Err(crate::args::over_budget(e)),
+pub fn load_model(dir: &Path, env: &Env) -> anyhow::Result<(unmask_nn::Llada, unmask_nn::Vocab)> {
+    let ckpt = match unmask_nn::checkpoint::load(dir, env.budget()) {
+        Err(unmask_nn::NnError::OverBudget(e)) => return Err(over_budget(e)),
         other => other.with_context(|| format!("--model {}", dir.display()))?,
     };
     let model = unmask_nn::Llada::new(ckpt.config, &ckpt.tensors)
         .with_context(|| format!("--model {}", dir.display()))?
-        .to_device(&crate::args::device()?)?;
+        .to_device(&env.device()?)?;
     Ok((model, ckpt.vocab))
 }
 
@@ -174,12 +174,13 @@ pub fn read_model_curve(
     repair: bool,
     n: usize,
     what: &str,
+    env: &Env,
 ) -> anyhow::Result<Option<InformationCurve>> {
     let Some(path) = path else {
         return Ok(None);
     };
-    let (c, _) =
-        read_curve(path, None, repair).with_context(|| format!("--curve {}", path.display()))?;
+    let (c, _) = read_curve(path, None, repair, env)
+        .with_context(|| format!("--curve {}", path.display()))?;
     if c.len() != n {
         anyhow::bail!(
             "--curve {}: n = {}, but {what} = {n}",

@@ -17,7 +17,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 mod args;
 mod cmd;
+mod env;
 mod io;
+mod load;
 mod plot;
 mod progress;
 mod report;
@@ -91,30 +93,22 @@ enum Command {
 
 fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    args::set_budget(
-        unmask_core::budget::Budget::new(
-            cli.max_memory,
-            cli.max_work
-                .unwrap_or(unmask_core::budget::Budget::DEFAULT_WORK),
-        ),
-        cli.max_work.is_some(),
-    );
-    args::set_device(&cli.device);
+    let env = env::Env::new(cli.max_memory, cli.max_work, &cli.device);
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match cli.command {
-        Command::Curve(a) => cmd::curve::run(a, &mut out)?,
-        Command::Eval(a) => cmd::eval::run(a, &mut out)?,
-        Command::Plan(a) => cmd::plan::run(a, &mut out)?,
-        Command::Compare(a) => cmd::compare::run(a, &mut out)?,
-        Command::Frontier(a) => cmd::frontier::run(a, &mut out)?,
-        Command::Demo(a) => cmd::demo::run(a, &mut out)?,
-        Command::Sample(a) => cmd::sample::run(a, &mut out)?,
-        Command::Verify(a) => cmd::verify::run(a, &mut out)?,
-        Command::Estimate(a) => cmd::estimate::run(a, &mut out)?,
-        Command::Predict(a) => cmd::predict::run(a, &mut out)?,
-        Command::Train(a) => cmd::train::run(a, &mut out)?,
-        Command::Score(a) => cmd::score::run(a, &mut out)?,
+        Command::Curve(a) => cmd::curve::run(a, &env, &mut out)?,
+        Command::Eval(a) => cmd::eval::run(a, &env, &mut out)?,
+        Command::Plan(a) => cmd::plan::run(a, &env, &mut out)?,
+        Command::Compare(a) => cmd::compare::run(a, &env, &mut out)?,
+        Command::Frontier(a) => cmd::frontier::run(a, &env, &mut out)?,
+        Command::Demo(a) => cmd::demo::run(a, &env, &mut out)?,
+        Command::Sample(a) => cmd::sample::run(a, &env, &mut out)?,
+        Command::Verify(a) => cmd::verify::run(a, &env, &mut out)?,
+        Command::Estimate(a) => cmd::estimate::run(a, &env, &mut out)?,
+        Command::Predict(a) => cmd::predict::run(a, &env, &mut out)?,
+        Command::Train(a) => cmd::train::run(a, &env, &mut out)?,
+        Command::Score(a) => cmd::score::run(a, &env, &mut out)?,
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
@@ -128,7 +122,7 @@ fn run() -> anyhow::Result<ExitCode> {
 #[allow(unsafe_code)]
 fn pin_thread_count() {
     if std::env::var_os("RAYON_NUM_THREADS").is_none() {
-        let threads = args::rayon_threads();
+        let threads = env::threads();
         // SAFETY: called first thing in `main`, before any other thread exists, so nothing
         // can read the environment concurrently.
         unsafe { std::env::set_var("RAYON_NUM_THREADS", threads.to_string()) };

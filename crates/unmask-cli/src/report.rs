@@ -5,9 +5,19 @@ use std::fmt::Write as _;
 use serde_json::{Value, json};
 use unmask_core::{Comparison, Schedule, Unit};
 
-use crate::args::Loaded;
+use crate::load::Loaded;
 
 pub use unmask_io::SCHEMA_VERSION;
+
+/// `curve SOURCE (n = N, TC = T UNIT)`, the first line of every text report on a curve.
+pub fn describe(loaded: &Loaded, unit: Unit) -> String {
+    format!(
+        "curve {} (n = {}, TC = {} {unit})",
+        loaded.source,
+        loaded.curve.len(),
+        num(unit.from_nats(loaded.curve.tc()))
+    )
+}
 
 /// A number with 6 significant digits, in fixed or scientific notation as fits.
 pub fn num(x: f64) -> String {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use unmask_core::{Unit, compare_presets, default_frontier_steps};
 
 use crate::args::{Input, Output, parse_steps};
+use crate::env::Env;
 use crate::plot;
 use crate::report::{self};
 
@@ -28,27 +29,25 @@ pub struct Args {
     pub plot: Option<PathBuf>,
 }
 
-pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+pub fn run(args: Args, env: &Env, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let unit = Unit::from(args.output.unit);
-    if let Some((blocks, source)) = args.input.load_blocks()? {
-        return blockwise(&args, unit, &blocks, &source, out);
+    if let Some((blocks, source)) = args.input.load_blocks(env)? {
+        return blockwise(&args, env, unit, &blocks, &source, out);
     }
     // Every preset's schedule of up to K steps is kept for the report (~400 bytes a step).
     let price = |n: usize| {
         let report = unmask_core::budget::Cost::memory(400.0 * args.steps as f64);
-        crate::args::budget()
-            .check(
-                format!("comparing every preset on n = {n} at {} steps", args.steps),
-                unmask_core::compare_cost(n) + report,
-            )
-            .map_err(crate::args::over_budget)
+        env.check(
+            format!("comparing every preset on n = {n} at {} steps", args.steps),
+            unmask_core::compare_cost(n) + report,
+        )
     };
     // A family's n is known before its curve is built: refuse at once; a file's once read.
     let declared = args.input.declared_len();
     if let Some(n) = declared {
         price(n)?;
     }
-    let loaded = args.input.load()?;
+    let loaded = args.input.load(env)?;
     let curve = &loaded.curve;
     if declared.is_none() {
         price(curve.len())?;
@@ -101,7 +100,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     writeln!(
         out,
         "{}, budget {} steps",
-        loaded.describe(unit),
+        report::describe(&loaded, unit),
         args.steps
     )?;
     write!(out, "{}", notes.text(curve.len(), unit))?;
@@ -114,6 +113,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
 /// allocation, with the steps the allocation saves at equal error.
 fn blockwise(
     args: &Args,
+    env: &Env,
     unit: Unit,
     blocks: &unmask_core::BlockCurves,
     source: &str,
@@ -121,25 +121,21 @@ fn blockwise(
 ) -> anyhow::Result<()> {
     use anyhow::Context;
     crate::args::refuse_presets_with_blocks(&args.presets)?;
-    crate::args::budget()
-        .check(
-            format!(
-                "comparing block-wise decoders on {} blocks, n = {}",
-                blocks.blocks(),
-                blocks.len()
-            ),
-            unmask_core::compare_blockwise_cost(blocks, args.steps),
-        )
-        .map_err(crate::args::over_budget)?;
+    env.check(
+        format!(
+            "comparing block-wise decoders on {} blocks, n = {}",
+            blocks.blocks(),
+            blocks.len()
+        ),
+        unmask_core::compare_blockwise_cost(blocks, args.steps),
+    )?;
     let rows = unmask_core::compare_blockwise(blocks, args.steps).context("--steps")?;
     if let Some(path) = &args.plot {
         let grid = crate::plot::block_grid(blocks);
-        crate::args::budget()
-            .check(
-                "the block-wise frontier for the plot",
-                unmask_core::blockwise_frontier_cost(blocks, &grid),
-            )
-            .map_err(crate::args::over_budget)?;
+        env.check(
+            "the block-wise frontier for the plot",
+            unmask_core::blockwise_frontier_cost(blocks, &grid),
+        )?;
         crate::plot::write_blockwise(path, blocks, &grid, args.steps, unit)?;
     }
     let u = |x: f64| unit.from_nats(x);

@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use unmask_core::{InformationCurve, ProfileEstimate, Unit};
 
 use crate::args::{Input, Output};
+use crate::env::Env;
 use crate::io::{self, CurveFormat};
 use crate::report::{self, Table, num};
 
@@ -41,23 +42,21 @@ pub enum Action {
     Merge(MergeArgs),
 }
 
-pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+pub fn run(args: Args, env: &Env, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     if let Some(Action::Merge(m)) = args.action {
         return merge(m, out);
     }
     let unit = Unit::from(args.output.unit);
     if let Some(block) = args.block {
-        return block_curves(&args, block, unit, out);
+        return block_curves(&args, env, block, unit, out);
     }
-    let loaded = args.input.load()?;
+    let loaded = args.input.load(env)?;
     let curve = &loaded.curve;
     if args.out.is_some() || args.output.json {
-        crate::args::budget()
-            .check(
-                format!("writing the {} values of the curve as text", curve.len()),
-                unmask_core::budget::Cost::text(curve.len()),
-            )
-            .map_err(crate::args::over_budget)?;
+        env.check(
+            format!("writing the {} values of the curve as text", curve.len()),
+            unmask_core::budget::Cost::text(curve.len()),
+        )?;
     }
     if let Some(path) = &args.out {
         let format = args
@@ -250,6 +249,7 @@ fn merge(args: MergeArgs, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
 /// `--block L`: the family's conditional block curves, in the block-curve file format.
 fn block_curves(
     args: &Args,
+    env: &Env,
     block: usize,
     unit: Unit,
     out: &mut dyn std::io::Write,
@@ -259,15 +259,15 @@ fn block_curves(
     // A file's family (`table:FILE`) knows its length only once read (the read is priced).
     let mut family = match dist.len() {
         Some(_) => None,
-        None => Some(io::build_family(&dist)?),
+        None => Some(io::build_family(&dist, env)?),
     };
     let n = dist
         .len()
         .or(family.as_ref().map(unmask_core::Oracle::len))
         .unwrap_or(0);
-    crate::args::budget()
+    env.budget()
         .check_curve_len(n)
-        .map_err(crate::args::over_budget)?;
+        .map_err(crate::env::over_budget)?;
     if n == 0 || !n.is_multiple_of(block) {
         bail!("--block {block} must divide n = {n}");
     }
@@ -276,7 +276,7 @@ fn block_curves(
         None => {
             let family = match family.take() {
                 Some(f) => f,
-                None => io::build_family(&dist)?,
+                None => io::build_family(&dist, env)?,
             };
             unmask_core::BlockCurves::by_enumeration(&family, block).ok_or_else(|| {
                 anyhow::anyhow!(

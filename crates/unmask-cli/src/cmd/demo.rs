@@ -6,7 +6,9 @@ use anyhow::Context;
 use serde_json::{Value, json};
 use unmask_core::{DistSpec, Method, Unit, compare, default_frontier_steps, optimal_schedule};
 
-use crate::args::{Loaded, Output, parse_steps};
+use crate::args::{Output, parse_steps};
+use crate::env::Env;
+use crate::load::Loaded;
 use crate::plot;
 use crate::report::{self, num};
 
@@ -32,7 +34,8 @@ pub struct Args {
     pub out: Option<PathBuf>,
 }
 
-pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+/// The built-in families are small (n ≤ a few thousand), so the demo prices nothing.
+pub fn run(args: Args, _env: &Env, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let unit = Unit::from(args.output.unit);
     if let Some(dir) = &args.out {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

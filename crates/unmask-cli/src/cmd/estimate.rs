@@ -8,6 +8,7 @@ use serde_json::json;
 use unmask_core::{Oracle, ProfileEstimate, Unit, estimate_block_profiles};
 
 use crate::args::{Output, parse_steps};
+use crate::env::Env;
 use crate::io;
 use crate::report::{self};
 
@@ -59,19 +60,19 @@ pub struct Args {
     pub output: Output,
 }
 
-pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+pub fn run(args: Args, env: &Env, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let unit = Unit::from(args.output.unit);
     if let (Some(text), Some(dir)) = (&args.text, &args.model) {
-        return run_text(&args, text, dir, unit, out);
+        return run_text(&args, env, text, dir, unit, out);
     }
     let spec = args.dist.clone().unwrap_or_default();
     let dist = unmask_core::DistSpec::parse(&spec).with_context(|| format!("--dist {spec:?}"))?;
-    let budget = crate::args::budget();
+    let budget = env.budget();
     budget
         .check(format!("building {spec}"), dist.build_cost())
-        .map_err(crate::args::over_budget)
+        .map_err(crate::env::over_budget)
         .with_context(|| format!("--dist {spec:?}"))?;
-    let family = io::build_family(&dist).with_context(|| format!("--dist {spec:?}"))?;
+    let family = io::build_family(&dist, env).with_context(|| format!("--dist {spec:?}"))?;
     let n = family.len();
     if n < 2 {
         bail!("--dist: estimation needs n ≥ 2");
@@ -88,16 +89,16 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
             ),
             dist.call_cost(n).repeated(calls),
         )
-        .map_err(crate::args::over_budget)?;
+        .map_err(crate::env::over_budget)?;
     let model = match &args.model {
         Some(dir) => {
-            let (model, vocab) = io::load_model(dir)?;
+            let (model, vocab) = io::load_model(dir, env)?;
             Some(io::oracle_for(dir, model, &vocab, &family, args.batch)?)
         }
         None => None,
     };
     if let Some(oracle) = &model {
-        crate::args::check_model_passes(oracle, calls, format!("asking the model {calls} times"))?;
+        env.check_model_passes(oracle, calls, format!("asking the model {calls} times"))?;
     }
     let bar = crate::progress::Progress::new(args.samples as u64, "estimating the curve");
     let runs = unmask_core::Runs::new(args.samples, args.seed)
@@ -206,12 +207,13 @@ fn write_estimate(
 /// `estimate --model DIR --text FILE`: the model's curve on windows of a held-out text.
 fn run_text(
     args: &Args,
+    env: &Env,
     text: &std::path::Path,
     dir: &std::path::Path,
     unit: Unit,
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<()> {
-    let (model, vocab) = io::load_model(dir)?;
+    let (model, vocab) = io::load_model(dir, env)?;
     let n = io::trained_length(dir).with_context(|| {
         format!(
             "--model {}: no train_state.json gives the window length",
@@ -225,7 +227,7 @@ fn run_text(
     let oracle = unmask_nn::NeuralOracle::new(model, n, args.batch);
     let ts = grid(args, n)?;
     let calls = args.samples as f64 * ts.len() as f64;
-    crate::args::check_model_passes(&oracle, calls, format!("asking the model {calls} times"))?;
+    env.check_model_passes(&oracle, calls, format!("asking the model {calls} times"))?;
     let bar = crate::progress::Progress::new(args.samples as u64, "estimating the curve");
     let runs = unmask_core::Runs::new(args.samples, args.seed)
         .first(args.first)

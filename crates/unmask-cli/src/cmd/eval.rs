@@ -6,6 +6,7 @@ use unmask_core::{
 };
 
 use crate::args::{Input, Output};
+use crate::env::Env;
 use crate::report::{self, Table, num};
 
 /// Exact expected KL of a schedule.
@@ -21,29 +22,27 @@ pub struct Args {
     pub schedule: String,
 }
 
-pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+pub fn run(args: Args, env: &Env, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let unit = Unit::from(args.output.unit);
-    if let Some((blocks, source)) = args.input.load_blocks()? {
-        return blockwise(&args, unit, &blocks, &source, out);
+    if let Some((blocks, source)) = args.input.load_blocks(env)? {
+        return blockwise(&args, env, unit, &blocks, &source, out);
     }
     if args.schedule.trim_start().starts_with("mdlm") {
-        return stochastic(args, unit, out);
+        return stochastic(args, env, unit, out);
     }
     let spec = ScheduleSpec::parse(&args.schedule, unit)
         .with_context(|| format!("--schedule {:?}", args.schedule))?;
-    let loaded = args.input.load()?;
+    let loaded = args.input.load(env)?;
     let curve = &loaded.curve;
     let built = spec
         .build(curve.len(), Some(curve))
         .with_context(|| format!("--schedule {:?}", args.schedule))?;
     let schedule = &built.schedule;
     // The report holds one row per step (~600 bytes each in the JSON document).
-    crate::args::budget()
-        .check(
-            format!("the per-step report of {} steps", schedule.steps()),
-            unmask_core::budget::Cost::memory(600.0 * schedule.steps() as f64),
-        )
-        .map_err(crate::args::over_budget)?;
+    env.check(
+        format!("the per-step report of {} steps", schedule.steps()),
+        unmask_core::budget::Cost::memory(600.0 * schedule.steps() as f64),
+    )?;
     let kl = expected_kl(curve, schedule)?;
     let costs = step_costs(curve, schedule)?;
     let li_cai = li_cai_bound(curve, schedule)?;
@@ -82,7 +81,12 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         report::print_json(out, &doc)?;
         return Ok(());
     }
-    writeln!(out, "{}, schedule {}", loaded.describe(unit), args.schedule)?;
+    writeln!(
+        out,
+        "{}, schedule {}",
+        report::describe(&loaded, unit),
+        args.schedule
+    )?;
     write!(out, "{}", notes.text(curve.len(), unit))?;
     writeln!(out, "counts: {}", report::counts(schedule))?;
     writeln!(
@@ -165,21 +169,24 @@ fn guarantee_text(g: &Guarantee, curve: &unmask_core::InformationCurve, unit: Un
 }
 
 /// `--schedule mdlm:…`: random Binomial counts, evaluated exactly in expectation.
-fn stochastic(args: Args, unit: Unit, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+fn stochastic(
+    args: Args,
+    env: &Env,
+    unit: Unit,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
     let schedule = unmask_core::preset::BinomialSchedule::parse(&args.schedule)
         .with_context(|| format!("--schedule {:?}", args.schedule))?;
-    let loaded = args.input.load()?;
+    let loaded = args.input.load(env)?;
     let curve = &loaded.curve;
-    crate::args::budget()
-        .check(
-            format!(
-                "the exact expectation of {} over n = {} tokens",
-                args.schedule,
-                curve.len()
-            ),
-            schedule.cost(curve.len()),
-        )
-        .map_err(crate::args::over_budget)?;
+    env.check(
+        format!(
+            "the exact expectation of {} over n = {} tokens",
+            args.schedule,
+            curve.len()
+        ),
+        schedule.cost(curve.len()),
+    )?;
     let kl = schedule.expected_kl(curve)?;
     let (counts, busy) = schedule.expected_counts(curve.len());
     let calls = schedule.expected_model_calls(curve.len());
@@ -203,7 +210,7 @@ fn stochastic(args: Args, unit: Unit, out: &mut dyn std::io::Write) -> anyhow::R
     writeln!(
         out,
         "{}, schedule {} (random counts)",
-        loaded.describe(unit),
+        report::describe(&loaded, unit),
         args.schedule
     )?;
     writeln!(
@@ -238,6 +245,7 @@ fn stochastic(args: Args, unit: Unit, out: &mut dyn std::io::Write) -> anyhow::R
 /// K/m steps); `optimal:steps=K` and `optimal:epsilon=E` allocate the steps optimally.
 fn blockwise(
     args: &Args,
+    env: &Env,
     unit: Unit,
     blocks: &unmask_core::BlockCurves,
     source: &str,
@@ -247,6 +255,18 @@ fn blockwise(
         .with_context(|| format!("--schedule {:?}", args.schedule))?;
     let (schedules, per_block) = match spec {
         ScheduleSpec::Optimal(target) => {
+            let reach = match target {
+                unmask_core::Target::Steps(k) => k,
+                unmask_core::Target::Epsilon(_) => blocks.len(),
+            };
+            env.check(
+                format!(
+                    "the optimal allocation over {} blocks, n = {}",
+                    blocks.blocks(),
+                    blocks.len()
+                ),
+                unmask_core::blockwise_frontier_cost(blocks, &[reach]),
+            )?;
             let best = match target {
                 unmask_core::Target::Steps(k) => unmask_core::optimal_blockwise(blocks, k)?,
                 unmask_core::Target::Epsilon(e) => unmask_core::min_steps_blockwise(blocks, e)?,

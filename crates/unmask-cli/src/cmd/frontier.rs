@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use unmask_core::{Baseline, Unit, default_frontier_steps};
 
 use crate::args::{Input, Output, StepList, parse_steps, step_list};
+use crate::env::Env;
 use crate::plot::{self, Marks};
 use crate::report::{self, Table, num};
 
@@ -33,12 +34,12 @@ pub struct Args {
     pub plot: Option<PathBuf>,
 }
 
-pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+pub fn run(args: Args, env: &Env, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let unit = Unit::from(args.output.unit);
-    if let Some((blocks, source)) = args.input.load_blocks()? {
-        return blockwise(&args, unit, &blocks, &source, out);
+    if let Some((blocks, source)) = args.input.load_blocks(env)? {
+        return blockwise(&args, env, unit, &blocks, &source, out);
     }
-    let loaded = args.input.load()?;
+    let loaded = args.input.load(env)?;
     let curve = &loaded.curve;
     let n = curve.len();
     let grid = args
@@ -57,12 +58,10 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     } else {
         args.presets.clone()
     };
-    crate::args::budget()
-        .check(
-            format!("the frontier of n = {n} at {} step counts", grid.len()),
-            unmask_core::frontier_cost(n, grid.len() * presets.len().div_ceil(4)),
-        )
-        .map_err(crate::args::over_budget)?;
+    env.check(
+        format!("the frontier of n = {n} at {} step counts", grid.len()),
+        unmask_core::frontier_cost(n, grid.len() * presets.len().div_ceil(4)),
+    )?;
     let spinner = crate::progress::Progress::spinner(
         &format!("the frontier of n = {n} at {} step counts", grid.len()),
         unmask_core::frontier_cost(n, grid.len() * presets.len().div_ceil(4)).work,
@@ -116,7 +115,11 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         "{}",
         unmask_core::speedup_sentence(doc.speedup.steps, doc.speedup.optimal_steps)
     )?;
-    writeln!(out, "{}; expected KL in {unit}", loaded.describe(unit))?;
+    writeln!(
+        out,
+        "{}; expected KL in {unit}",
+        report::describe(&loaded, unit)
+    )?;
     write!(out, "{}", notes.text(n, unit))?;
     let headers: Vec<String> = std::iter::once("steps".to_string())
         .chain(std::iter::once("optimal".to_string()))
@@ -137,6 +140,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
 /// `--blocks`: the optimal allocation's frontier beside LLaDA's and cosine's equal splits.
 fn blockwise(
     args: &Args,
+    env: &Env,
     unit: Unit,
     blocks: &unmask_core::BlockCurves,
     source: &str,
@@ -150,17 +154,15 @@ fn blockwise(
         .clone()
         .map_or_else(|| plot::block_grid(blocks), |s| s.0);
     let budget = args.budget.unwrap_or((64.min(n) / m).max(1) * m);
-    crate::args::budget()
-        .check(
-            format!(
-                "the block-wise frontier at {} step counts on {m} blocks, n = {n}",
-                grid.len()
-            ),
-            unmask_core::compare_blockwise_cost(blocks, budget)
-                + unmask_core::blockwise_frontier_cost(blocks, &grid)
-                    .repeated(if args.plot.is_some() { 2.0 } else { 1.0 }),
-        )
-        .map_err(crate::args::over_budget)?;
+    env.check(
+        format!(
+            "the block-wise frontier at {} step counts on {m} blocks, n = {n}",
+            grid.len()
+        ),
+        unmask_core::compare_blockwise_cost(blocks, budget)
+            + unmask_core::blockwise_frontier_cost(blocks, &grid)
+                .repeated(if args.plot.is_some() { 2.0 } else { 1.0 }),
+    )?;
     let cmp = unmask_core::compare_blockwise(blocks, budget).context("--budget")?;
     let series = unmask_core::blockwise_frontier(blocks, &grid).context("--steps")?;
     let u = |x: f64| unit.from_nats(x);

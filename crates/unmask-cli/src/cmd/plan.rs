@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use unmask_core::{Method, Unit, default_frontier_steps, min_steps, optimal_schedule};
 
 use crate::args::{Input, Output, parse_nonnegative, parse_steps};
+use crate::env::Env;
 use crate::plot;
 use crate::report::{self, num};
 
@@ -73,12 +74,12 @@ impl From<MethodArg> for Method {
     }
 }
 
-pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+pub fn run(args: Args, env: &Env, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let unit = Unit::from(args.output.unit);
-    if let Some((blocks, source)) = args.input.load_blocks()? {
-        return blockwise(&args, unit, &blocks, &source, out);
+    if let Some((blocks, source)) = args.input.load_blocks(env)? {
+        return blockwise(&args, env, unit, &blocks, &source, out);
     }
-    let loaded = args.input.load()?;
+    let loaded = args.input.load(env)?;
     let curve = &loaded.curve;
     // About 100 operations per token and probe, a dozen probes.
     let spinner = crate::progress::Progress::spinner(
@@ -131,7 +132,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         report::print_json(out, &doc)?;
         return Ok(());
     }
-    writeln!(out, "{}", loaded.describe(unit))?;
+    writeln!(out, "{}", report::describe(&loaded, unit))?;
     write!(out, "{}", notes.text(curve.len(), unit))?;
     match args.epsilon {
         Some(e) => writeln!(
@@ -160,11 +161,22 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
 /// `--blocks`: the optimal allocation of the steps over the blocks and inside each.
 fn blockwise(
     args: &Args,
+    env: &Env,
     unit: Unit,
     blocks: &unmask_core::BlockCurves,
     source: &str,
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<()> {
+    // The greedy allocation reaches K steps, or up to n for a target error.
+    let reach = args.steps.unwrap_or(blocks.len());
+    env.check(
+        format!(
+            "the optimal allocation over {} blocks, n = {}",
+            blocks.blocks(),
+            blocks.len()
+        ),
+        unmask_core::blockwise_frontier_cost(blocks, &[reach]),
+    )?;
     let (best, target) = match (args.steps, args.epsilon) {
         (Some(k), _) => (
             unmask_core::optimal_blockwise(blocks, k)?,

@@ -9,6 +9,7 @@ use serde_json::json;
 use unmask_core::{MASK, Oracle};
 
 use crate::args::Output;
+use crate::env::Env;
 use crate::report::{self, Table};
 
 /// The marginals of a model at the masked positions of one sequence.
@@ -27,8 +28,8 @@ pub struct Args {
     pub output: Output,
 }
 
-pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
-    let (model, vocab) = crate::io::load_model(&args.model)?;
+pub fn run(args: Args, env: &Env, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let (model, vocab) = crate::io::load_model(&args.model, env)?;
     let config = model.config().clone();
     let q = unmask_nn::NeuralOracle::new(model.clone(), 1, 1).vocab_size();
     let partial = args
@@ -65,7 +66,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         );
     }
     let oracle = unmask_nn::NeuralOracle::new(model, partial.len(), 1);
-    crate::args::check_model_passes(
+    env.check_model_passes(
         &oracle,
         1.0,
         format!("one forward pass over {} positions", partial.len()),

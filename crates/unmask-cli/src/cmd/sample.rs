@@ -5,6 +5,7 @@ use serde_json::json;
 use unmask_core::{Unit, sample_batch};
 
 use crate::args::{Output, Sampling};
+use crate::env::Env;
 use crate::report::{self, num};
 
 /// Generate sequences.
@@ -47,12 +48,12 @@ pub struct Args {
     pub output: Output,
 }
 
-pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+pub fn run(args: Args, env: &Env, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let unit = Unit::from(args.output.unit);
     if let Some(dir) = &args.model {
-        return run_model(&args, dir, unit, out);
+        return run_model(&args, env, dir, unit, out);
     }
-    let p = args.sampling.prepare(unit)?;
+    let p = args.sampling.prepare(unit, env)?;
     let samples = match args.block {
         None => sample_batch(
             &p.family,
@@ -113,18 +114,19 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
 /// `sample --model`: lockstep generation with a network, optionally continuing a prompt.
 fn run_model(
     args: &Args,
+    env: &Env,
     dir: &std::path::Path,
     unit: Unit,
     out: &mut dyn std::io::Write,
 ) -> anyhow::Result<()> {
     use anyhow::{Context, bail};
     let s = &args.sampling;
-    let (model, vocab) = crate::io::load_model(dir)?;
+    let (model, vocab) = crate::io::load_model(dir, env)?;
     let family = match &s.dist {
         Some(text) => {
             let dist =
                 unmask_core::DistSpec::parse(text).with_context(|| format!("--dist {text:?}"))?;
-            Some(crate::io::build_family(&dist).with_context(|| format!("--dist {text:?}"))?)
+            Some(crate::io::build_family(&dist, env).with_context(|| format!("--dist {text:?}"))?)
         }
         None => None,
     };
@@ -160,6 +162,7 @@ fn run_model(
         args.repair,
         m,
         "tokens are generated",
+        env,
     )?;
     let schedule = match &s.schedule {
         Some(spec) => Some(
@@ -174,7 +177,7 @@ fn run_model(
     let rule = unmask_core::Rule::parse(s.rule.as_deref(), schedule, unit)
         .with_context(|| format!("--rule {:?}", s.rule.as_deref().unwrap_or("random")))?;
     let (calls, _) = rule.worst_case_calls(m);
-    crate::args::check_model_passes(
+    env.check_model_passes(
         &oracle,
         s.samples as f64 * calls as f64,
         format!("{} samples of {calls} forward passes", s.samples),

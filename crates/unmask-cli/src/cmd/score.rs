@@ -10,6 +10,7 @@ use unmask_core::{Runs, Unit};
 use unmask_nn::data::Corpus;
 
 use crate::args::{Output, parse_steps};
+use crate::env::Env;
 use crate::report::{self, num};
 
 /// Held-out NLL per token of a schedule, measured and predicted.
@@ -52,15 +53,15 @@ pub struct Args {
     pub output: Output,
 }
 
-pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+pub fn run(args: Args, env: &Env, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let unit = Unit::from(args.output.unit);
-    let (model, vocab) = crate::io::load_model(&args.model)?;
+    let (model, vocab) = crate::io::load_model(&args.model, env)?;
     let (corpus, source) = match (&args.dist, &args.text) {
         (Some(spec), _) => {
             let dist =
                 unmask_core::DistSpec::parse(spec).with_context(|| format!("--dist {spec:?}"))?;
             let family =
-                crate::io::build_family(&dist).with_context(|| format!("--dist {spec:?}"))?;
+                crate::io::build_family(&dist, env).with_context(|| format!("--dist {spec:?}"))?;
             (Corpus::Dist(family), dist.to_string())
         }
         (None, Some(path)) => {
@@ -88,13 +89,14 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
         args.repair,
         n,
         "the scored sequences have n",
+        env,
     )?;
     let schedule = unmask_core::ScheduleSpec::parse(&args.schedule, unit)
         .with_context(|| format!("--schedule {:?}", args.schedule))?
         .build(n, curve.as_ref())
         .with_context(|| format!("--schedule {:?}", args.schedule))?
         .schedule;
-    crate::args::check_model_passes(
+    env.check_model_passes(
         &oracle,
         (args.samples * args.orders * schedule.steps()) as f64,
         format!(

@@ -9,6 +9,7 @@ use serde_json::json;
 use unmask_nn::data::Corpus;
 use unmask_nn::{Config, RunData, RunInfo, TrainConfig, Trainer};
 
+use crate::env::Env;
 use crate::report::{self};
 
 /// Train a masked diffusion network (LLaDA's architecture and objective).
@@ -182,23 +183,22 @@ fn steps_of(args: &Args, batch: usize, n: usize) -> anyhow::Result<usize> {
 
 /// Refuses a run whose network, batch and length would not fit the budget (before anything
 /// is allocated), with the estimate.
-fn price(config: &Config, batch: usize, n: usize, steps: usize) -> anyhow::Result<()> {
-    crate::args::model_budget()
-        .check(
-            format!(
-                "training {} parameters for {steps} steps on batches of {batch} × {n} tokens",
-                config.parameter_count()
-            ),
-            config.training_cost(batch, n, steps as f64),
-        )
-        .map_err(crate::args::over_budget)
+fn price(env: &Env, config: &Config, batch: usize, n: usize, steps: usize) -> anyhow::Result<()> {
+    env.check_model(
+        format!(
+            "training {} parameters for {steps} steps on batches of {batch} × {n} tokens",
+            config.parameter_count()
+        ),
+        config.training_cost(batch, n, steps as f64),
+    )
 }
 
-fn fresh(args: &Args) -> anyhow::Result<Run> {
+fn fresh(args: &Args, env: &Env) -> anyhow::Result<Run> {
     let (corpus, record) = if let Some(spec) = &args.dist {
         let dist =
             unmask_core::DistSpec::parse(spec).with_context(|| format!("--dist {spec:?}"))?;
-        let family = crate::io::build_family(&dist).with_context(|| format!("--dist {spec:?}"))?;
+        let family =
+            crate::io::build_family(&dist, env).with_context(|| format!("--dist {spec:?}"))?;
         let n = unmask_core::Oracle::len(&family);
         (Corpus::Dist(family), (RunData::Dist(dist.to_string()), n))
     } else {
@@ -227,7 +227,7 @@ fn fresh(args: &Args) -> anyhow::Result<Run> {
     let n = corpus.len();
     let batch = args.batch.unwrap_or(DEFAULT_BATCH);
     let steps = steps_of(args, batch, n)?;
-    price(&config, batch, n, steps)?;
+    price(env, &config, batch, n, steps)?;
     let train = TrainConfig {
         batch,
         lr: args.lr.unwrap_or(DEFAULT_LR),
@@ -297,8 +297,8 @@ fn conflicts(args: &Args, saved: &TrainConfig) -> Vec<String> {
     found
 }
 
-fn resume(args: &Args, dir: &std::path::Path) -> anyhow::Result<Run> {
-    let (trainer, state, saved_vocab) = Trainer::resume(dir, &crate::args::budget())
+fn resume(args: &Args, env: &Env, dir: &std::path::Path) -> anyhow::Result<Run> {
+    let (trainer, state, saved_vocab) = Trainer::resume(dir, env.budget())
         .with_context(|| format!("--resume {}", dir.display()))?;
     let settings = trainer.settings().clone();
     let bad = conflicts(args, &settings);
@@ -313,6 +313,7 @@ fn resume(args: &Args, dir: &std::path::Path) -> anyhow::Result<Run> {
     let corpus = match &record.data {
         RunData::Dist(spec) => Corpus::Dist(crate::io::build_family(
             &unmask_core::DistSpec::parse(spec)?,
+            env,
         )?),
         RunData::Text { text, valid } => {
             let n = record.len.unwrap_or(DEFAULT_LEN);
@@ -353,6 +354,7 @@ fn resume(args: &Args, dir: &std::path::Path) -> anyhow::Result<Run> {
     }
     let config = trainer.model()?.config().clone();
     price(
+        env,
         &config,
         settings.batch,
         corpus.len(),
@@ -368,10 +370,10 @@ fn resume(args: &Args, dir: &std::path::Path) -> anyhow::Result<Run> {
     })
 }
 
-pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+pub fn run(args: Args, env: &Env, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let run = match &args.resume {
-        Some(dir) => resume(&args, dir)?,
-        None => fresh(&args)?,
+        Some(dir) => resume(&args, env, dir)?,
+        None => fresh(&args, env)?,
     };
     let Run {
         trainer,
@@ -383,7 +385,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     } = run;
     // The target is checked and locked before the first step: a refused --out costs nothing.
     let writer = unmask_nn::checkpoint::Writer::open(&dir).context("--out")?;
-    let mut trainer = trainer.on(&crate::args::device()?)?;
+    let mut trainer = trainer.on(&env.device()?)?;
     let n = corpus.len();
     let settings = trainer.settings().clone();
     let vocab = corpus.vocab();

@@ -6,6 +6,7 @@ use unmask_core::{
 };
 
 use crate::args::{Output, Sampling};
+use crate::env::Env;
 use crate::report::{self, num};
 
 /// Check the theory against simulation.
@@ -32,23 +33,21 @@ pub struct Args {
     pub output: Output,
 }
 
-pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+pub fn run(args: Args, env: &Env, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let unit = Unit::from(args.output.unit);
     if let Some(dir) = &args.model {
-        return run_model(&args, dir, unit, out);
+        return run_model(&args, env, dir, unit, out);
     }
-    let p = args.sampling.prepare(unit)?;
+    let p = args.sampling.prepare(unit, env)?;
     if let (Rule::Binomial(b), Some(_)) = (&p.rule, &p.curve) {
         let n = unmask_core::Oracle::len(&p.family);
-        crate::args::budget()
-            .check(
-                format!(
-                    "the exact expectation of MDLM's {} passes over n = {n} tokens",
-                    b.passes()
-                ),
-                b.cost(n),
-            )
-            .map_err(crate::args::over_budget)?;
+        env.check(
+            format!(
+                "the exact expectation of MDLM's {} passes over n = {n} tokens",
+                b.passes()
+            ),
+            b.cost(n),
+        )?;
     }
     let (m, seed) = (args.sampling.samples, args.sampling.seed);
     let u = |x: f64| unit.from_nats(x);
@@ -79,7 +78,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
     let q = unmask_core::Oracle::vocab_size(&p.family) as f64;
     let per_outcome = p.dist.call_cost(0).work + n as f64;
     let table = unmask_core::budget::Cost::work(q.powi(n.min(64) as i32) * per_outcome);
-    let sampler_kl = if crate::args::budget().check("the exact laws", table).is_ok() {
+    let sampler_kl = if env.check("the exact laws", table).is_ok() {
         exact_output_law(&p.family, &p.rule)
             .and_then(|nu| exact_law(&p.family).map(|mu| kl_divergence(&mu, &nu)))
     } else {
@@ -185,6 +184,7 @@ pub fn run(args: Args, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
 /// `verify --model`: μ exact, the sampler's conditionals from the network.
 fn run_model(
     args: &Args,
+    env: &Env,
     dir: &std::path::Path,
     unit: Unit,
     out: &mut dyn std::io::Write,
@@ -200,18 +200,15 @@ fn run_model(
         .context("--schedule: verify --model needs the schedule to measure")?;
     let dist = unmask_core::DistSpec::parse(s.dist_text()?)
         .with_context(|| format!("--dist {:?}", s.dist_text().unwrap_or("")))?;
-    let budget = crate::args::budget();
-    budget
-        .check(format!("building {}", s.dist_text()?), dist.build_cost())
-        .map_err(crate::args::over_budget)?;
-    let family = crate::io::build_family(&dist)
+    env.check(format!("building {}", s.dist_text()?), dist.build_cost())?;
+    let family = crate::io::build_family(&dist, env)
         .with_context(|| format!("--dist {:?}", s.dist_text().unwrap_or("")))?;
     let n = unmask_core::Oracle::len(&family);
-    let (model, vocab) = crate::io::load_model(dir)?;
+    let (model, vocab) = crate::io::load_model(dir, env)?;
     let oracle = crate::io::oracle_for(dir, model, &vocab, &family, 64)?;
     let model_curve =
-        crate::io::read_model_curve(args.curve.as_deref(), args.repair, n, "--dist has n")?;
-    let exact = match dist.check_curve(&budget) {
+        crate::io::read_model_curve(args.curve.as_deref(), args.repair, n, "--dist has n", env)?;
+    let exact = match dist.check_curve(env.budget()) {
         Ok(()) => family.exact_curve(),
         Err(_) => None,
     };
@@ -222,7 +219,7 @@ fn run_model(
         .build(n, model_curve.as_ref().or(exact.as_ref()))
         .with_context(|| format!("--schedule {spec:?}"))?
         .schedule;
-    crate::args::check_model_passes(
+    env.check_model_passes(
         &oracle,
         s.samples as f64 * (schedule.steps() + n) as f64,
         format!("{} draws through the model", s.samples),
