@@ -3,8 +3,7 @@
 //! or partial checkpoint, no non-finite tensor is written or loaded, every flag is validated,
 //! and the budget prices networks (each finding of the adversarial pass has a case here).
 
-mod common;
-use common::{fails, json, poison, snapshot, tmp, unmask};
+use crate::common::{fails, json, poison, snapshot, tmp, unmask};
 
 use std::path::Path;
 
@@ -385,18 +384,13 @@ fn every_training_flag_is_validated() {
         ],
         &["--batch", "≥ 1"],
     );
-    let text = common::data("small.txt");
-    let text = if Path::new(&text).exists() {
-        text
-    } else {
-        let p = tmp("words.txt");
-        std::fs::write(
-            &p,
-            "the quick brown fox jumps over the lazy dog\n".repeat(20),
-        )
-        .unwrap();
-        p.display().to_string()
-    };
+    let p = tmp("words.txt");
+    std::fs::write(
+        &p,
+        "the quick brown fox jumps over the lazy dog\n".repeat(20),
+    )
+    .unwrap();
+    let text = p.display().to_string();
     fails(
         &["train", "--text", &text, "--len", "0", "--out", &out],
         &["--len", "≥ 1"],

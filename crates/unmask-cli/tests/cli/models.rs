@@ -1,8 +1,7 @@
 //! The `--model` commands end to end on a network trained here in seconds: train, resume,
 //! predict, estimate, verify, score and sample, their JSON fields, and the refusals.
 
-mod common;
-use common::{fails, json, tmp, unmask};
+use crate::common::{fails, json, tmp, unmask};
 
 const SPEC: &str = "markov:n=10,q=4,stay=0.8";
 

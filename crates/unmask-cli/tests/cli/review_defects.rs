@@ -1,8 +1,7 @@
 //! The defects a review of the tree found (the house-cleaning issue), each with the case that
 //! failed before its fix.
 
-mod common;
-use common::{json, tmp, unmask};
+use crate::common::{json, tmp, unmask};
 
 /// `curve --dist table:FILE --block L` read n from the spec (0) before the file and refused
 /// every table. The even-weight table of 4 bits, enumerated, must give the closed-form block
