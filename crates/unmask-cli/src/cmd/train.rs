@@ -391,15 +391,7 @@ pub fn run(args: Args, env: &Env, out: &mut dyn std::io::Write) -> anyhow::Resul
     let vocab = corpus.vocab();
     let valid = corpus.validation(settings.seed, 256);
     let bar = crate::progress::Progress::new((until - trainer.step_count()) as u64, "training");
-    // Ctrl-C finishes the current step, writes a checkpoint and stops (the run resumes with
-    // --resume).
-    let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    {
-        let flag = interrupted.clone();
-        // Only one handler can exist per process; a second `train` in the same process (tests
-        // run the binary, so never) would keep the first.
-        let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::SeqCst));
-    }
+    let interrupted = interrupt_flag();
     let start = Instant::now();
     let first = trainer.step_count();
     // The step of the checkpoint now on disk at `dir`, if this run or the resumed one wrote it.
@@ -454,25 +446,69 @@ pub fn run(args: Args, env: &Env, out: &mut dyn std::io::Write) -> anyhow::Resul
     }
     drop(bar);
     drop(writer);
-    let seconds = start.elapsed().as_secs_f64();
-    let steps_run = trainer.step_count() - first;
-    let tokens = (steps_run * settings.batch * n) as f64;
+    let outcome = Outcome {
+        first,
+        seconds: start.elapsed().as_secs_f64(),
+        last_loss,
+        last_valid,
+        held_out: valid.len() / n,
+        n,
+        dir,
+    };
+    render(&args, &trainer, &outcome, out)
+}
+
+/// How a run ended, for its report.
+struct Outcome {
+    /// The step the run started from.
+    first: usize,
+    seconds: f64,
+    last_loss: f64,
+    /// The last validation loss and its standard error.
+    last_valid: Option<(f64, f64)>,
+    /// Held-out sequences of the validation loss.
+    held_out: usize,
+    n: usize,
+    dir: PathBuf,
+}
+
+/// Ctrl-C finishes the current step, writes a checkpoint and stops (the run resumes with
+/// --resume): the flag the handler raises.
+fn interrupt_flag() -> std::sync::Arc<std::sync::atomic::AtomicBool> {
+    let interrupted = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = interrupted.clone();
+    // Only one handler can exist per process; a second `train` in the same process (tests run
+    // the binary, so never) would keep the first.
+    let _ = ctrlc::set_handler(move || flag.store(true, std::sync::atomic::Ordering::SeqCst));
+    interrupted
+}
+
+/// The report of a finished run: JSON or one line.
+fn render(
+    args: &Args,
+    trainer: &Trainer,
+    o: &Outcome,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    let batch = trainer.settings().batch;
+    let steps_run = trainer.step_count() - o.first;
+    let tokens = (steps_run * batch * o.n) as f64;
     let doc = json!({
         "schema_version": unmask_io::SCHEMA_VERSION,
         "steps": trainer.step_count(),
-        "tokens": (trainer.step_count() * settings.batch * n),
-        "train_loss": last_loss,
-        "valid_loss": last_valid.map(|v| v.0),
-        "valid_loss_stderr": last_valid.map(|v| v.1),
-        "tokens_per_s": if seconds > 0.0 { tokens / seconds } else { 0.0 },
-        "seconds": seconds,
-        "out": dir,
+        "tokens": (trainer.step_count() * batch * o.n),
+        "train_loss": o.last_loss,
+        "valid_loss": o.last_valid.map(|v| v.0),
+        "valid_loss_stderr": o.last_valid.map(|v| v.1),
+        "tokens_per_s": if o.seconds > 0.0 { tokens / o.seconds } else { 0.0 },
+        "seconds": o.seconds,
+        "out": o.dir,
         "parameters": trainer.model()?.config().parameter_count(),
     });
     if args.json {
         return report::print_json(out, &doc);
     }
-    let valid_text = match last_valid {
+    let valid_text = match o.last_valid {
         Some((v, se)) => format!("{v:.3} ± {se:.3}"),
         None => "not measured".into(),
     };
@@ -482,9 +518,9 @@ pub fn run(args: Args, env: &Env, out: &mut dyn std::io::Write) -> anyhow::Resul
         trainer.step_count(),
         steps_run,
         doc["tokens_per_s"].as_f64().unwrap_or(0.0),
-        last_loss,
-        valid.len() / n,
-        dir.display()
+        o.last_loss,
+        o.held_out,
+        o.dir.display()
     )?;
     Ok(())
 }

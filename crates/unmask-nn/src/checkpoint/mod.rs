@@ -281,6 +281,32 @@ pub fn load(dir: &Path, budget: &Budget) -> Result<Checkpoint, NnError> {
     }
     let config_path = dir.join("config.json");
     let config = Config::from_json(&read(&config_path)?, &config_path.display().to_string())?;
+    let tensors = read_weights(dir, budget)?;
+    let vocab = read_vocab(dir)?;
+    let vocab_path = dir.join("vocab.json");
+    if let Some(q) = vocab.len()
+        && q + 1 != config.vocab_size
+    {
+        return Err(NnError::File {
+            path: vocab_path,
+            msg: format!(
+                "{q} tokens and the mask, but config.json has vocab_size {}",
+                config.vocab_size
+            ),
+        });
+    }
+    Ok(Checkpoint {
+        config,
+        tensors,
+        vocab,
+        dir: dir.to_path_buf(),
+    })
+}
+
+/// The weights of `dir`: `model.safetensors`, or the shards `model.safetensors.index.json`
+/// lists (each shard a plain file name in `dir`, each tensor in the shard the index names),
+/// priced from their headers before any is read.
+fn read_weights(dir: &Path, budget: &Budget) -> Result<BTreeMap<String, Tensor>, NnError> {
     let single = dir.join("model.safetensors");
     let index = dir.join("model.safetensors.index.json");
     let mut tensors = BTreeMap::new();
@@ -336,9 +362,14 @@ pub fn load(dir: &Path, budget: &Budget) -> Result<Checkpoint, NnError> {
             msg: "neither model.safetensors nor model.safetensors.index.json".into(),
         });
     }
+    Ok(tensors)
+}
+
+/// What the ids of `dir`'s network mean: `vocab.json`, else `tokenizer.json`, else ids only.
+fn read_vocab(dir: &Path) -> Result<Vocab, NnError> {
     let vocab_path = dir.join("vocab.json");
     let tokenizer_path = dir.join("tokenizer.json");
-    let vocab = if vocab_path.exists() {
+    Ok(if vocab_path.exists() {
         Vocab::from_json(&read(&vocab_path)?, &vocab_path)?
     } else if tokenizer_path.exists() {
         let json = read(&tokenizer_path)?;
@@ -350,23 +381,6 @@ pub fn load(dir: &Path, budget: &Budget) -> Result<Checkpoint, NnError> {
         Vocab::Tokenizer(std::sync::Arc::new(TokenizerFile { json, tokenizer }))
     } else {
         Vocab::Ids
-    };
-    if let Some(q) = vocab.len()
-        && q + 1 != config.vocab_size
-    {
-        return Err(NnError::File {
-            path: vocab_path,
-            msg: format!(
-                "{q} tokens and the mask, but config.json has vocab_size {}",
-                config.vocab_size
-            ),
-        });
-    }
-    Ok(Checkpoint {
-        config,
-        tensors,
-        vocab,
-        dir: dir.to_path_buf(),
     })
 }
 
