@@ -50,7 +50,30 @@ pub fn run(args: Args, env: &Env, out: &mut dyn std::io::Write) -> anyhow::Resul
         )?;
     }
     let (m, seed) = (args.sampling.samples, args.sampling.seed);
-    let u = |x: f64| unit.from_nats(x);
+    let measured = measure(&p, env, m, seed)?;
+    render(&args, &p, &measured, unit, out)
+}
+
+/// What `verify` measures on a prepared sampler (nats).
+struct Measured {
+    /// Theorem 16 (or MDLM's exact expectation) on the exact curve, when there is one.
+    exact: Option<f64>,
+    /// The Monte Carlo expected KL, averaged over orders.
+    mc: Option<Moments>,
+    /// KL(μ‖ν) of the sampler's output law, when μ and ν can be enumerated.
+    sampler_kl: Option<f64>,
+    nfe: f64,
+    gen_nll: Moments,
+    /// H(X), exact or estimated (with its standard error).
+    entropy: (f64, Option<f64>),
+    /// The fraction of outputs in the support (codewords for a code).
+    valid: f64,
+    codes: bool,
+}
+
+/// Runs the Monte Carlo, the exact laws where they fit the budget, and the sampler's own
+/// outputs.
+fn measure(p: &crate::load::Prepared, env: &Env, m: usize, seed: u64) -> anyhow::Result<Measured> {
     let bar = || crate::progress::Progress::new(m as u64, "Monte Carlo expected KL");
     let (exact, mc) = match (&p.rule, &p.curve) {
         (Rule::RandomOrder(s), curve) => (
@@ -101,6 +124,38 @@ pub fn run(args: Args, env: &Env, out: &mut dyn std::io::Write) -> anyhow::Resul
         }
     };
     let codes = p.family.is_codeword(&samples[0].tokens).is_some();
+    Ok(Measured {
+        exact,
+        mc,
+        sampler_kl,
+        nfe,
+        gen_nll,
+        entropy,
+        valid,
+        codes,
+    })
+}
+
+/// The report: JSON (`unmask_io::VerifyReport`) or text.
+fn render(
+    args: &Args,
+    p: &crate::load::Prepared,
+    r: &Measured,
+    unit: Unit,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    let (m, seed) = (args.sampling.samples, args.sampling.seed);
+    let u = |x: f64| unit.from_nats(x);
+    let Measured {
+        exact,
+        mc,
+        sampler_kl,
+        nfe,
+        ref gen_nll,
+        entropy,
+        valid,
+        codes,
+    } = *r;
     if args.output.json {
         let doc = unmask_io::VerifyReport {
             schema_version: unmask_io::SCHEMA_VERSION,
