@@ -136,6 +136,7 @@ def estimate_curve(
     """
     if loss not in ("entropy", "cross_entropy"):
         raise ValueError(f"loss must be 'entropy' or 'cross_entropy', got {loss!r}")
+    _check_unit(unit)
     seqs = np.asarray(sequences)
     if seqs.ndim != 2 or seqs.shape[0] < 2 or seqs.shape[1] < 2:
         raise ValueError(f"sequences must be a 2-D array with at least 2 rows and 2 columns, got shape {seqs.shape}")
@@ -168,12 +169,23 @@ def estimate_curve(
                 chosen = np.take_along_axis(probs, tokens[:, :, None], axis=2)[:, :, 0]
                 terms = -np.log(np.maximum(chosen, np.finfo(float).tiny))
             per_seq[start : start + batch_size, g] = (terms * mask).sum(axis=1) / mask.sum(axis=1)
-    diffs = per_seq[:, [0]] - per_seq  # per-sequence h(0) - h(t)
-    means = diffs.mean(axis=0)
-    ses = diffs.std(axis=0, ddof=1) / np.sqrt(m)
-    factor = 1.0 if unit == "nats" else 1.0 / np.log(2.0)
+    return _curve_from_profiles(per_seq, grid, n, unit)
+
+
+def _check_unit(unit: str) -> None:
+    """Refuses an unknown unit (before any model is asked anything)."""
     if unit not in ("nats", "bits"):
         raise ValueError(f"unknown unit {unit!r}, expected \"nats\" or \"bits\"")
+
+
+def _curve_from_profiles(per_seq: np.ndarray, grid: Sequence[int], n: int, unit: str) -> Curve:
+    """The estimators' common tail: per-sequence losses ``h(t)`` at the grid's t (M × len(grid),
+    nats) to the curve ``Z_{t+1} = h(0) − h(t)`` averaged over sequences (coupled: each
+    sequence's own h(0)), with standard errors over sequences, repaired onto the monotone set."""
+    diffs = per_seq[:, [0]] - per_seq
+    means = diffs.mean(axis=0)
+    ses = diffs.std(axis=0, ddof=1) / np.sqrt(per_seq.shape[0])
+    factor = 1.0 if unit == "nats" else 1.0 / np.log(2.0)
     pts = [(t + 1, float(z) * factor) for t, z in zip(grid, means)]
     errs = [(t + 1, float(s) * factor) for t, s in zip(grid, ses)]
     return Curve.from_points(n, pts, unit=unit, repair=True, stderr=errs)

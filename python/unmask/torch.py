@@ -186,6 +186,7 @@ def estimate_curve(model, sequences, *, mask_id: int, points: Union[int, Sequenc
     """
     if loss not in ("entropy", "cross_entropy"):
         raise ValueError(f"loss must be 'entropy' or 'cross_entropy', got {loss!r}")
+    unmask._check_unit(unit)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     seqs, p = _with_prompt(sequences, prompt, mask_id)
@@ -242,17 +243,8 @@ def estimate_curve(model, sequences, *, mask_id: int, points: Union[int, Sequenc
             bar.update(len(chunk))
     if bar is not None:
         bar.close()
-    diffs = per_row[:, :, [0]] - per_row
-    means, ses = diffs.mean(axis=0), diffs.std(axis=0, ddof=1) / math.sqrt(m)
-    if unit not in ("nats", "bits"):
-        raise ValueError(f"unknown unit {unit!r}, expected \"nats\" or \"bits\"")
-    factor = 1.0 if unit == "nats" else 1.0 / math.log(2.0)
-    curves = [
-        unmask.Curve.from_points(
-            length, [(t + 1, float(z) * factor) for t, z in zip(grid, means[b])], unit=unit,
-            repair=True, stderr=[(t + 1, float(s) * factor) for t, s in zip(grid, ses[b])])
-        for b in range(blocks)
-    ]
+    curves = [unmask._curve_from_profiles(per_row[:, b, :], grid, length, unit)
+              for b in range(blocks)]
     return curves[0] if block is None else unmask.BlockCurves(curves)
 
 
@@ -514,6 +506,7 @@ def score(model, sequences, schedule, *, mask_id: int, shift: bool = False, orde
     """
     if orders < 1 or batch_size < 1:
         raise ValueError(f"orders and batch_size must be at least 1, got {orders}, {batch_size}")
+    unmask._check_unit(unit)
     seqs, p = _with_prompt(sequences, prompt, mask_id)
     m, n = seqs.shape
     a = n - p
@@ -525,8 +518,6 @@ def score(model, sequences, schedule, *, mask_id: int, shift: bool = False, orde
     counts = plan_counts(a, schedule=schedule, curve=curve)[0]
     if curve is not None and curve.n != a:
         raise ValueError(f"the curve has n = {curve.n}, but the scored answer has {a} tokens")
-    if unit not in ("nats", "bits"):
-        raise ValueError(f"unknown unit {unit!r}, expected \"nats\" or \"bits\"")
     order = torch.from_numpy(unmask.estimation_orders(a, m * orders, seed))
     device = _device(model)
     total = np.zeros(m * orders)
@@ -575,9 +566,10 @@ def score(model, sequences, schedule, *, mask_id: int, shift: bool = False, orde
     baseline = float(first.mean())
     predicted = None
     if curve is not None:
-        z = curve.to_unit("nats").z
-        revealed = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        gain = sum(int(s) * z[int(t)] for s, t in zip(counts, revealed) if s > 0)
+        # Theorem 16 on the model's curve: Σ_k s_k Ẑ_{t_k+1} = TC − E-KL(schedule), so the
+        # prediction is ĥ(0) − (TC − E-KL)/n, from the core's exact evaluation.
+        nats = curve.to_unit("nats")
+        gain = nats.tc - unmask.expected_kl(nats, list(counts))
         predicted = (baseline - gain / a) * factor
     return Score(nll_per_token=mean * factor, stderr=se * factor,
                  ci95=((mean - 1.96 * se) * factor, (mean + 1.96 * se) * factor),
