@@ -126,3 +126,13 @@ def test_values_that_look_like_losses_get_the_losses_hint():
         unmask.Curve([2.1, 1.6, 1.4])
     with pytest.raises(ValueError, match=r"Z_1 = -0\.5"):
         unmask.Curve([-0.5, 0.0, 0.1])
+
+
+def test_one_rule_for_unit_names():
+    # "bit" was accepted and "BITS" refused; the core's rule now holds everywhere.
+    assert unmask.Curve([0.0, 0.5, 1.0], unit="BITS").unit == "bits"
+    assert unmask.Curve([0.0, 0.5, 1.0], unit=" Nat ").unit == "nats"
+    seqs = unmask.draw("markov:n=6,q=3,stay=0.8", 8, seed=1)
+    assert unmask.estimate_curve(uniform_predict(3), seqs, points=3, unit="Bits").unit == "bits"
+    with pytest.raises(ValueError, match="unknown unit 'furlongs'"):
+        unmask.estimate_curve(uniform_predict(3), seqs, points=3, unit="furlongs")

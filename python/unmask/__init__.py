@@ -136,7 +136,7 @@ def estimate_curve(
     """
     if loss not in ("entropy", "cross_entropy"):
         raise ValueError(f"loss must be 'entropy' or 'cross_entropy', got {loss!r}")
-    _check_unit(unit)
+    unit = _check_unit(unit)
     seqs = np.asarray(sequences)
     if seqs.ndim != 2 or seqs.shape[0] < 2 or seqs.shape[1] < 2:
         raise ValueError(f"sequences must be a 2-D array with at least 2 rows and 2 columns, got shape {seqs.shape}")
@@ -172,10 +172,15 @@ def estimate_curve(
     return _curve_from_profiles(per_seq, grid, n, unit)
 
 
-def _check_unit(unit: str) -> None:
-    """Refuses an unknown unit (before any model is asked anything)."""
-    if unit not in ("nats", "bits"):
-        raise ValueError(f"unknown unit {unit!r}, expected \"nats\" or \"bits\"")
+def _check_unit(unit: str) -> str:
+    """The unit's canonical name, "nats" or "bits", by the core's one rule (singular or plural,
+    any case); an unknown unit is refused before any model is asked anything."""
+    name = unit.strip().lower() if isinstance(unit, str) else unit
+    if name in ("nats", "nat"):
+        return "nats"
+    if name in ("bits", "bit"):
+        return "bits"
+    raise ValueError(f"unknown unit {unit!r}, expected \"nats\" or \"bits\"")
 
 
 def _curve_from_profiles(per_seq: np.ndarray, grid: Sequence[int], n: int, unit: str) -> Curve:

@@ -186,7 +186,7 @@ def estimate_curve(model, sequences, *, mask_id: int, points: Union[int, Sequenc
     """
     if loss not in ("entropy", "cross_entropy"):
         raise ValueError(f"loss must be 'entropy' or 'cross_entropy', got {loss!r}")
-    unmask._check_unit(unit)
+    unit = unmask._check_unit(unit)
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     seqs, p = _with_prompt(sequences, prompt, mask_id)
@@ -506,7 +506,7 @@ def score(model, sequences, schedule, *, mask_id: int, shift: bool = False, orde
     """
     if orders < 1 or batch_size < 1:
         raise ValueError(f"orders and batch_size must be at least 1, got {orders}, {batch_size}")
-    unmask._check_unit(unit)
+    unit = unmask._check_unit(unit)
     seqs, p = _with_prompt(sequences, prompt, mask_id)
     m, n = seqs.shape
     a = n - p

@@ -188,13 +188,22 @@ pub fn curve_text(loaded: &Loaded, unit: Unit) -> String {
         num(unit.from_nats(c.z_n())),
     );
     if let Some(r) = loaded.repair {
-        s.push_str(&format!(
-            "repaired: largest correction {} at Z_{}\n",
-            num(unit.from_nats(r.max_correction)),
-            r.at_j
-        ));
+        s.push_str(&repair_line(&r, unit));
     }
     s
+}
+
+/// What `--repair` did, as a line: the largest correction and where, or that none was needed
+/// (not "largest correction 0 at Z_1").
+fn repair_line(r: &unmask_core::Repair, unit: Unit) -> String {
+    if r.max_correction == 0.0 {
+        return "repaired: nothing to correct (the curve was already valid)\n".into();
+    }
+    format!(
+        "repaired: largest correction {} at Z_{}\n",
+        num(unit.from_nats(r.max_correction)),
+        r.at_j
+    )
 }
 /// What the reports of plan, eval, compare and frontier say about their input beside the
 /// figures: the repair of a noisy curve, and what a schedule's error cannot see past the last
@@ -229,11 +238,7 @@ impl InputNotes {
     pub fn text(&self, n: usize, unit: Unit) -> String {
         let mut s = String::new();
         if let Some(r) = self.repair {
-            s.push_str(&format!(
-                "repaired: largest correction {} at Z_{}\n",
-                num(unit.from_nats(r.max_correction)),
-                r.at_j
-            ));
+            s.push_str(&repair_line(&r, unit));
         }
         if let Some(t) = self.tail.filter(|t| t.steps > 0) {
             s.push_str(&format!(

@@ -190,3 +190,31 @@ fn a_table_trained_model_knows_its_length() {
         "{stderr}"
     );
 }
+
+/// Small things a newcomer met: `uniform:steps=0` said its range twice; `"unit": "bit"` was
+/// accepted but `"BITS"` refused; a repair that changed nothing said "largest correction 0 at
+/// Z_1".
+#[test]
+fn messages_say_things_once_and_units_follow_one_rule() {
+    let (code, _, stderr) = unmask(&[
+        "eval",
+        "--dist",
+        "parity:n=64",
+        "--schedule",
+        "uniform:steps=0",
+    ]);
+    assert_eq!(code, 2);
+    assert_eq!(stderr.matches("is out of range").count(), 1, "{stderr}");
+    let file = tmp("bits-upper.json");
+    std::fs::write(&file, r#"{"unit": "BITS", "z": [0, 0.5, 1]}"#).unwrap();
+    let f = file.display().to_string();
+    let doc = json(&["curve", "--curve", &f]);
+    assert!(
+        (doc["tc"].as_f64().unwrap() - 1.5 * std::f64::consts::LN_2).abs() < 1e-12,
+        "{doc}"
+    );
+    let (code, stdout, stderr) = unmask(&["plan", "--curve", &f, "--repair", "--steps", "2"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("repaired: nothing to correct"), "{stdout}");
+    assert!(!stdout.contains("largest correction 0 at"), "{stdout}");
+}

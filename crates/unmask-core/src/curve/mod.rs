@@ -55,14 +55,16 @@ impl fmt::Display for Unit {
 #[error("unknown unit {0:?}, expected \"nats\" or \"bits\"")]
 pub struct UnitError(pub String);
 
+/// One rule for unit names everywhere (flags, curve files, Python): `nats` or `bits`, singular
+/// or plural, in any case, surrounding spaces ignored.
 impl FromStr for Unit {
     type Err = UnitError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
+        match s.trim().to_ascii_lowercase().as_str() {
             "nats" | "nat" => Ok(Unit::Nats),
             "bits" | "bit" => Ok(Unit::Bits),
-            other => Err(UnitError(other.to_string())),
+            _ => Err(UnitError(s.to_string())),
         }
     }
 }
@@ -427,6 +429,14 @@ mod tests {
     #[test]
     fn units_round_trip() {
         assert_eq!("bits".parse::<Unit>().unwrap(), Unit::Bits);
+        // One rule: singular or plural, any case ("bit" was accepted and "BITS" refused).
+        for (name, unit) in [
+            ("BITS", Unit::Bits),
+            (" Bit ", Unit::Bits),
+            ("NATS", Unit::Nats),
+        ] {
+            assert_eq!(name.parse::<Unit>().unwrap(), unit, "{name:?}");
+        }
         assert!("furlongs".parse::<Unit>().is_err());
         let x = 0.731;
         assert!((Unit::Bits.to_nats(Unit::Bits.from_nats(x)) - x).abs() < 1e-15);

@@ -42,9 +42,9 @@ impl BinomialSchedule {
         };
         let eps = p.f64("eps")?.unwrap_or(MDLM_GRID_EPS);
         let noise_eps = p.f64("noise_eps")?.unwrap_or(MDLM_NOISE_EPS);
-        Self::mdlm(steps, noise, eps, noise_eps).map_err(|source| SpecError::Preset {
+        Self::mdlm(steps, noise, eps, noise_eps).map_err(|cause| SpecError::Preset {
             name: "mdlm",
-            source,
+            cause,
         })
     }
 }

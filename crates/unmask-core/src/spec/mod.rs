@@ -113,13 +113,14 @@ pub enum SpecError {
         /// The spec's name.
         name: &'static str,
     },
-    /// The preset rejected its parameters.
-    #[error("{name}: {source}")]
+    /// The preset rejected its parameters. (The preset's error is part of this message and not
+    /// its `source()`, so an error chain prints it once.)
+    #[error("{name}: {cause}")]
     Preset {
         /// The spec's name.
         name: &'static str,
         /// The preset's error.
-        source: PresetError,
+        cause: PresetError,
     },
     /// The optimiser rejected its parameters.
     #[error("optimal: {0}")]

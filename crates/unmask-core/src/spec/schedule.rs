@@ -391,7 +391,7 @@ impl ScheduleSpec {
                 schedule,
                 guarantee: None,
             })
-            .map_err(|source| SpecError::Preset { name, source })
+            .map_err(|cause| SpecError::Preset { name, cause })
         };
         let need_curve = || curve.ok_or(SpecError::NeedsCurve { name });
         match *self {
@@ -440,7 +440,7 @@ impl ScheduleSpec {
 
 fn build_theory(n: usize, theory: Theory, dtc: bool) -> Result<Built, SpecError> {
     let name = if dtc { "dtc" } else { "tc" };
-    let err = |source| SpecError::Preset { name, source };
+    let err = |cause| SpecError::Preset { name, cause };
     let make = |zeta| {
         if dtc {
             preset::dtc_schedule(n, zeta)
