@@ -164,18 +164,7 @@ fn run_model(
         "tokens are generated",
         env,
     )?;
-    let schedule = match &s.schedule {
-        Some(spec) => Some(
-            unmask_core::ScheduleSpec::parse(spec, unit)
-                .with_context(|| format!("--schedule {spec:?}"))?
-                .build(m, curve.as_ref())
-                .with_context(|| format!("--schedule {spec:?}"))?
-                .schedule,
-        ),
-        None => None,
-    };
-    let rule = unmask_core::Rule::parse(s.rule.as_deref(), schedule, unit)
-        .with_context(|| format!("--rule {:?}", s.rule.as_deref().unwrap_or("random")))?;
+    let rule = model_rule(s, m, curve.as_ref(), unit)?;
     let (calls, _) = rule.worst_case_calls(m);
     env.check_model_passes(
         &oracle,
@@ -193,6 +182,66 @@ fn run_model(
         args.batch,
     )
     .context("--block")?;
+    let run = ModelRun {
+        dir,
+        n,
+        m,
+        prefix: &prefix,
+        family: family.as_ref(),
+        vocab: &vocab,
+        batches: counted.batches(),
+    };
+    render_model(args, &run, &samples, unit, out)
+}
+
+/// The rule of `sample --model` for `m` generated tokens: `--rule` with `--schedule` built on
+/// the answer's length (curve-based presets from the model's `--curve`).
+fn model_rule(
+    s: &crate::args::Sampling,
+    m: usize,
+    curve: Option<&unmask_core::InformationCurve>,
+    unit: Unit,
+) -> anyhow::Result<unmask_core::Rule> {
+    use anyhow::Context;
+    let schedule = match &s.schedule {
+        Some(spec) => Some(
+            unmask_core::ScheduleSpec::parse(spec, unit)
+                .with_context(|| format!("--schedule {spec:?}"))?
+                .build(m, curve)
+                .with_context(|| format!("--schedule {spec:?}"))?
+                .schedule,
+        ),
+        None => None,
+    };
+    unmask_core::Rule::parse(s.rule.as_deref(), schedule, unit)
+        .with_context(|| format!("--rule {:?}", s.rule.as_deref().unwrap_or("random")))
+}
+
+/// What a model's sampling run reports beside its samples.
+struct ModelRun<'a> {
+    dir: &'a std::path::Path,
+    /// The whole sequence's length.
+    n: usize,
+    /// Generated tokens per sample.
+    m: usize,
+    prefix: &'a [u32],
+    /// The exact law, when --dist names one (each sample's ln μ).
+    family: Option<&'a unmask_core::Family>,
+    vocab: &'a unmask_nn::Vocab,
+    /// Batched forward passes run.
+    batches: u64,
+}
+
+/// The samples of `sample --model`: JSON or one line each.
+fn render_model(
+    args: &Args,
+    r: &ModelRun<'_>,
+    samples: &[unmask_core::Sample],
+    unit: Unit,
+    out: &mut dyn std::io::Write,
+) -> anyhow::Result<()> {
+    let s = &args.sampling;
+    let (dir, n, m, prefix, family, vocab) = (r.dir, r.n, r.m, r.prefix, r.family, r.vocab);
     let full = |tokens: &[u32]| -> Vec<u32> { prefix.iter().chain(tokens).copied().collect() };
     let show = |tokens: &[u32]| vocab.decode(tokens);
     let nfe_mean = samples.iter().map(|x| x.nfe() as f64).sum::<f64>() / samples.len() as f64;
@@ -202,7 +251,7 @@ fn run_model(
         doc.insert("seed".into(), json!(s.seed));
         doc.insert("prompt_tokens".into(), json!(prefix.len()));
         doc.insert("nfe_mean".into(), json!(nfe_mean));
-        doc.insert("batched_forward_passes".into(), json!(counted.batches()));
+        doc.insert("batched_forward_passes".into(), json!(r.batches));
         doc.insert(
             "samples".into(),
             json!(
@@ -215,7 +264,7 @@ fn run_model(
                             "text": vocab.is_text().then(|| show(&tokens)),
                             "nfe": x.nfe(),
                             "counts": x.counts,
-                            "ln_prob": family.as_ref().and_then(|f| report::finite(f.ln_pmf(&tokens))),
+                            "ln_prob": family.and_then(|f| report::finite(f.ln_pmf(&tokens))),
                         })
                     })
                     .collect::<Vec<_>>()
@@ -231,9 +280,9 @@ fn run_model(
         s.seed,
         m,
         num(nfe_mean),
-        counted.batches()
+        r.batches
     )?;
-    for x in &samples {
+    for x in samples {
         writeln!(out, "{}", show(&full(&x.tokens)).replace('\n', "⏎"))?;
     }
     Ok(())
