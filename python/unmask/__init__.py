@@ -39,6 +39,7 @@ from ._unmask import (
     optimal_schedule,
     schedule,
     transfer_counts,
+    unit_name as _unit_name,
 )
 
 __all__ = [
@@ -175,12 +176,10 @@ def estimate_curve(
 def _check_unit(unit: str) -> str:
     """The unit's canonical name, "nats" or "bits", by the core's one rule (singular or plural,
     any case); an unknown unit is refused before any model is asked anything."""
-    name = unit.strip().lower() if isinstance(unit, str) else unit
-    if name in ("nats", "nat"):
-        return "nats"
-    if name in ("bits", "bit"):
-        return "bits"
-    raise ValueError(f"unknown unit {unit!r}, expected \"nats\" or \"bits\"")
+    try:
+        return _unit_name(unit)
+    except (ValueError, TypeError):
+        raise ValueError(f"unknown unit {unit!r}, expected \"nats\" or \"bits\"") from None
 
 
 def _curve_from_profiles(per_seq: np.ndarray, grid: Sequence[int], n: int, unit: str) -> Curve:

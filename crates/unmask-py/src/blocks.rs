@@ -1,6 +1,6 @@
-//! `unmask.BlockCurves` and the estimator's random streams (`estimation_orders`, `draw`): what
-//! the PyTorch bridge (`unmask.torch`) needs from the core for block-wise decoding and for
-//! estimates that agree with the CLI's.
+//! `unmask.BlockCurves`, the estimator's random streams and grid (`estimation_orders`, `draw`,
+//! `estimation_grid`) and the unit rule (`unit_name`): what the PyTorch bridge (`unmask.torch`)
+//! needs from the core for block-wise decoding and for estimates that agree with the CLI's.
 
 use numpy::{IntoPyArray, PyArray2, PyArrayMethods};
 use pyo3::prelude::*;
@@ -288,4 +288,24 @@ pub(crate) fn draw<'py>(
     rows.into_pyarray(py)
         .reshape([count, n])
         .map_err(value_error)
+}
+
+/// The estimation grid of the Rust estimator (`unmask estimate --points P`): revealed counts
+/// t = round(k·(n−1)/P), halves away from zero, for k = 0..P, deduplicated; every t in 0..n when
+/// P ≥ n − 1 (so any P costs O(n)).
+#[pyfunction]
+pub(crate) fn estimation_grid(n: usize, points: usize) -> PyResult<Vec<usize>> {
+    if n == 0 || points == 0 {
+        return Err(value_error(format!(
+            "estimation_grid needs n ≥ 1 and points ≥ 1, got n = {n}, points = {points}"
+        )));
+    }
+    Ok(unmask_core::estimation_grid(n, points))
+}
+
+/// The canonical name ("nats" or "bits") of a unit by the core's one rule (singular or plural,
+/// any case), for the Python estimators to check `unit` before any forward pass.
+#[pyfunction]
+pub(crate) fn unit_name(name: &str) -> PyResult<&'static str> {
+    Ok(name.parse::<Unit>().map_err(value_error)?.name())
 }

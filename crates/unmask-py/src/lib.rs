@@ -624,19 +624,6 @@ fn transfer_counts<'py>(
     PyArray2::from_vec2(py, &rows).map_err(value_error)
 }
 
-/// The estimation grid of the Rust estimator (`unmask estimate --points P`): revealed counts
-/// t = round(k·(n−1)/P), halves away from zero, for k = 0..P, deduplicated; every t in 0..n when
-/// P ≥ n − 1 (so any P costs O(n)).
-#[pyfunction]
-fn estimation_grid(n: usize, points: usize) -> PyResult<Vec<usize>> {
-    if n == 0 || points == 0 {
-        return Err(value_error(format!(
-            "estimation_grid needs n ≥ 1 and points ≥ 1, got n = {n}, points = {points}"
-        )));
-    }
-    Ok(unmask_core::estimation_grid(n, points))
-}
-
 /// unmask: optimal unmasking schedules for masked diffusion models.
 #[pymodule]
 fn _unmask(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -651,7 +638,8 @@ fn _unmask(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(frontier, m)?)?;
     m.add_function(wrap_pyfunction!(compare, m)?)?;
     m.add_function(wrap_pyfunction!(transfer_counts, m)?)?;
-    m.add_function(wrap_pyfunction!(estimation_grid, m)?)?;
+    m.add_function(wrap_pyfunction!(blocks::estimation_grid, m)?)?;
+    m.add_function(wrap_pyfunction!(blocks::unit_name, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

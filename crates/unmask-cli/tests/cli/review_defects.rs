@@ -3,12 +3,9 @@
 
 use crate::common::{json, tmp, unmask};
 
-/// `curve --dist table:FILE --block L` read n from the spec (0) before the file and refused
-/// every table. The even-weight table of 4 bits, enumerated, must give the closed-form block
-/// curves of `parity:n=4` exactly: block 1 free, block 2's last bit decided by the other three.
-#[test]
-fn block_curves_of_a_table() {
-    let table = tmp("parity4.json");
+/// The even-weight words of 4 bits as a `table:` file named `name` (parity:n=4 enumerated).
+fn parity4_table(name: &str) -> std::path::PathBuf {
+    let table = tmp(name);
     let p: Vec<f64> = (0u32..16)
         .map(|x| if x.count_ones() % 2 == 0 { 0.125 } else { 0.0 })
         .collect();
@@ -17,6 +14,15 @@ fn block_curves_of_a_table() {
         serde_json::json!({"q": 2, "n": 4, "p": p}).to_string(),
     )
     .unwrap();
+    table
+}
+
+/// `curve --dist table:FILE --block L` read n from the spec (0) before the file and refused
+/// every table. The even-weight table of 4 bits, enumerated, must give the closed-form block
+/// curves of `parity:n=4` exactly: block 1 free, block 2's last bit decided by the other three.
+#[test]
+fn block_curves_of_a_table() {
+    let table = parity4_table("parity4.json");
     let spec = format!("table:{}", table.display());
     let from_table = json(&["curve", "--dist", &spec, "--block", "2"]);
     let closed = json(&["curve", "--dist", "parity:n=4", "--block", "2"]);
@@ -156,15 +162,7 @@ fn compare_blocks_draws_refuses_and_prices() {
 /// data) and let any length through; the run record now carries n.
 #[test]
 fn a_table_trained_model_knows_its_length() {
-    let table = tmp("table4.json");
-    let p: Vec<f64> = (0u32..16)
-        .map(|x| if x.count_ones() % 2 == 0 { 0.125 } else { 0.0 })
-        .collect();
-    std::fs::write(
-        &table,
-        serde_json::json!({"q": 2, "n": 4, "p": p}).to_string(),
-    )
-    .unwrap();
+    let table = parity4_table("table4.json");
     let out = tmp("table-model").display().to_string();
     let spec = format!("table:{}", table.display());
     let (code, _, stderr) = unmask(&[

@@ -42,6 +42,8 @@ pub struct Header {
     pub parameters: u64,
     /// Bytes of tensor data.
     pub data_bytes: u64,
+    /// The file's length, header included (the bytes a reader takes).
+    pub file_len: u64,
 }
 
 fn dtype_size(dtype: &str) -> Option<u64> {
@@ -142,6 +144,7 @@ pub fn parse_header(prefix: &[u8], file_len: u64) -> Result<Header, String> {
         tensors,
         parameters,
         data_bytes: end,
+        file_len,
     })
 }
 

@@ -234,9 +234,8 @@ fn price(dir: &Path, files: &[PathBuf], budget: &Budget) -> Result<Vec<u64>, NnE
     let (mut bytes, mut parameters) = (0.0, 0u64);
     for f in files {
         let h = header::read_header(f)?;
-        let len = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
-        lens.push(len);
-        bytes += len as f64 + h.data_bytes as f64 + 4.0 * h.parameters as f64;
+        lens.push(h.file_len);
+        bytes += h.file_len as f64 + h.data_bytes as f64 + 4.0 * h.parameters as f64;
         parameters += h.parameters;
     }
     budget.check(
